@@ -1,0 +1,174 @@
+// huddle: the server (no subcommand), `huddle token` and `huddle check-config`.
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "app/token_command.hpp"
+#include "config/config.hpp"
+#include "net/server.hpp"
+#include "observability/log.hpp"
+
+extern char** environ;
+
+namespace {
+using namespace huddle;
+
+struct CommandLine {
+    std::string config_file;
+    std::string host;
+    int port = -1;
+    int threads = -1;
+    std::vector<std::string> assignments;
+    std::string log_level;
+    std::string log_format;
+    bool print_config = false;
+};
+
+void report(const std::vector<config::ConfigError>& errors) {
+    for (const auto& error : errors)
+        std::cerr << "error: " << config::format_error(error) << "\n";
+}
+
+// Defaults < file < environment < flags. Returns false (after printing every error) on errors.
+bool load_settings(const CommandLine& line, config::Settings& settings) {
+    std::vector<config::ConfigError> errors;
+    const auto add = [&errors](std::vector<config::ConfigError> more) {
+        errors.insert(errors.end(), more.begin(), more.end());
+    };
+    std::string file = line.config_file;
+    if (file.empty()) {
+        if (const char* from_env = std::getenv("HUDDLE_CONFIG"))
+            file = from_env;
+    }
+    if (!file.empty())
+        add(config::apply_toml_file(settings, file));
+    add(config::apply_environment(settings));
+    if (!line.host.empty())
+        add(config::apply_key_value(settings, "server.host", line.host, "--host"));
+    if (line.port >= 0)
+        add(config::apply_key_value(settings, "server.port", std::to_string(line.port), "--port"));
+    if (line.threads >= 0) {
+        add(config::apply_key_value(settings, "server.threads", std::to_string(line.threads),
+                                    "--threads"));
+    }
+    if (!line.log_level.empty())
+        add(config::apply_key_value(settings, "log.level", line.log_level, "--log-level"));
+    if (!line.log_format.empty()) {
+        add(config::apply_key_value(settings, "log.format", line.log_format, "--log-format"));
+    }
+    for (const auto& assignment : line.assignments)
+        add(config::apply_assignment(settings, assignment, "--set"));
+    if (errors.empty())
+        add(config::validate(settings));
+    report(errors);
+    return errors.empty();
+}
+
+std::string_view format_name(config::LogFormat format) {
+    switch (format) {
+        case config::LogFormat::json:
+            return "json";
+        case config::LogFormat::text:
+            return "text";
+        case config::LogFormat::automatic:
+            return "auto";
+    }
+    return "auto";
+}
+
+int run_server(const config::Settings& settings) {
+    observability::configure_logging(settings.log.level, format_name(settings.log.format));
+    for (const auto& warning : config::environment_warnings(environ, {"HUDDLE_CONFIG"})) {
+        observability::log(observability::LogLevel::warn, "config.warning",
+                           {{"message", config::format_error(warning)}});
+    }
+    for (const auto& warning : config::settings_warnings(settings)) {
+        observability::log(observability::LogLevel::warn, "config.warning",
+                           {{"message", config::format_error(warning)}});
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    net::Server server(settings);
+    try {
+        server.start();
+    } catch (const std::exception& error) {
+        std::cerr << "huddle: " << error.what() << "\n";
+        return 1;
+    }
+    const bool tls = server.tls_context() != nullptr;
+    const std::string shown_host =
+        settings.server.host == "0.0.0.0" ? "127.0.0.1" : settings.server.host;
+    const std::string base = shown_host + ":" + std::to_string(server.bound_port());
+    std::cout << "Huddle listening on " << (tls ? "https://" : "http://") << base << " with "
+              << server.loop_count() << " event loop(s)\n"
+              << "  WebSocket: " << (tls ? "wss://" : "ws://") << base
+              << settings.server.websocket_path << "?token=TOKEN\n"
+              << "  health:    " << (tls ? "https://" : "http://") << base << "/health\n";
+    if (const std::string token = app::development_token(settings); !token.empty()) {
+        std::cout
+            << "  development token (sub=dev, 24h; the secret is the development default):\n  "
+            << token << "\n";
+    }
+    std::cout.flush();
+    observability::log(observability::LogLevel::info, "server.listening",
+                       {{"address", base}, {"tls", tls ? "on" : "off"}});
+    return server.run_until_signal();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{
+        "Huddle: a real-time collaboration server (rooms, presence, backend API over WebSocket)."};
+    app.set_help_all_flag("--help-all", "Print help for every subcommand");
+    CommandLine line;
+    app.add_option("-c,--config", line.config_file, "TOML configuration file (also HUDDLE_CONFIG)");
+    app.add_option("--host", line.host, "Address to listen on (server.host)");
+    app.add_option("-p,--port", line.port, "Port to listen on (server.port)");
+    app.add_option("-t,--threads", line.threads, "Event loops; 0 = one per core (server.threads)");
+    app.add_option("--set", line.assignments,
+                   "Any setting as key=value, e.g. --set limits.max_message_bytes=1MiB");
+    app.add_option("--log-level", line.log_level, "error, warn, info or debug (log.level)");
+    app.add_option("--log-format", line.log_format, "json, text or auto (log.format)");
+    app.add_flag("--print-config", line.print_config,
+                 "Print the effective settings as TOML and exit");
+    app.footer("Settings (TOML key, environment variable, default):\n" +
+               config::settings_help_text());
+
+    app::TokenRequest token_request;
+    CLI::App* token =
+        app.add_subcommand("token", "Mint a development token signed with the configured secret");
+    token->add_option("--sub", token_request.subject, "Subject (user id)")->required();
+    token->add_option("--claim", token_request.claims, "Extra claim key=value (repeatable)");
+    token->add_option("--ttl", token_request.ttl, "Lifetime: 3600, 90s, 15m, 1h, 7d (default 1h)");
+
+    std::string checked_file;
+    CLI::App* check =
+        app.add_subcommand("check-config", "Report every error in a configuration file");
+    check->add_option("file", checked_file, "TOML file")->required();
+
+    CLI11_PARSE(app, argc, argv);
+
+    if (check->parsed()) {
+        config::Settings settings;
+        auto errors = config::apply_toml_file(settings, checked_file);
+        if (errors.empty())
+            errors = config::validate(settings);
+        report(errors);
+        if (errors.empty())
+            std::cout << checked_file << ": OK\n";
+        return errors.empty() ? 0 : 1;
+    }
+
+    config::Settings settings;
+    if (!load_settings(line, settings))
+        return 2;
+    if (token->parsed())
+        return app::run_token_command(settings, token_request);
+    if (line.print_config) {
+        std::cout << config::settings_to_toml(settings);
+        return 0;
+    }
+    return run_server(settings);
+}

@@ -1,0 +1,91 @@
+// Every setting of the server, with the defaults `huddle` runs with when nothing is configured.
+// Sources, last wins: these defaults, the TOML file (--config), HUDDLE_* environment variables,
+// command-line flags. docs/configuration.md lists every key.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/namespace_rules.hpp"
+
+namespace huddle::config {
+
+// Namespace rules are core data (the access policy reads them); the config names them too.
+using core::AccessRule;
+using core::NamespaceSettings;
+
+struct ServerSettings {
+    std::string host = "0.0.0.0";
+    std::uint16_t port = 3000;
+    unsigned threads = 0;  // event loops; 0 = one per core
+    std::string tls_cert_file;  // TLS on when both are set
+    std::string tls_key_file;
+    std::vector<std::string> allowed_origins;  // empty = any Origin (and requests without one)
+    bool permessage_deflate = false;
+    std::chrono::milliseconds shutdown_deadline{10'000};
+    std::string websocket_path = "/ws";
+};
+
+struct AuthSettings {
+    std::vector<std::string> algorithms{"HS256"};
+    // Development default, printed as a warning at startup: set your own in production.
+    std::string secret = "huddle-development-secret-change-me";
+    std::string rsa_public_key_file;
+    std::string ec_public_key_file;
+    std::string issuer;
+    std::string audience;
+    std::chrono::seconds leeway{30};
+    std::string query_parameter = "token";
+    std::string cookie_name = "huddle_token";
+    bool allow_anonymous = false;
+};
+
+struct ApiSettings {
+    // Development default, printed as a warning at startup: set your own in production.
+    std::string api_key = "huddle-development-api-key";
+};
+
+struct LimitSettings {
+    std::size_t max_message_bytes = 64 * 1024;
+    std::uint32_t messages_per_minute = 100;        // per connection, token bucket
+    std::uint32_t handshakes_per_ip_per_minute = 120;
+    std::uint32_t failed_auths_per_ip_per_minute = 10;
+    std::uint32_t max_connections_per_user = 20;    // 0 = unlimited
+    std::uint32_t max_connections_per_ip = 1000;    // 0 = unlimited
+    std::uint32_t max_rooms_per_connection = 100;
+    std::size_t max_pending_bytes = 1024 * 1024;    // unsent bytes before "slow consumer"
+    std::chrono::milliseconds handshake_timeout{10'000};
+};
+
+struct HeartbeatSettings {
+    std::chrono::milliseconds ping_interval{30'000};
+    std::chrono::milliseconds pong_timeout{60'000};  // close when nothing heard for this long
+};
+
+enum class LogFormat { automatic, json, text };
+
+struct LogSettings {
+    std::string level = "info";  // error, warn, info, debug
+    LogFormat format = LogFormat::automatic;  // text on a terminal, JSON otherwise
+};
+
+struct Settings {
+    ServerSettings server;
+    AuthSettings auth;
+    ApiSettings api;
+    LimitSettings limits;
+    HeartbeatSettings heartbeat;
+    LogSettings log;
+    std::vector<NamespaceSettings> namespaces = default_namespaces();
+
+    static std::vector<NamespaceSettings> default_namespaces() {
+        return {
+            {.name = "user", .access = AccessRule::own_user},
+            {.name = "*", .access = AccessRule::authenticated},
+        };
+    }
+};
+
+}  // namespace huddle::config

@@ -1,0 +1,50 @@
+// Per-namespace rules: a room "team:42" belongs to namespace "team"; rooms of namespaces that are
+// not configured follow the "*" entry.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace huddle::core {
+
+// Who may subscribe to (and, if allowed, publish in) the rooms of a namespace.
+enum class AccessRule {
+    authenticated,  // any connection with a valid token (or anonymous, if allowed)
+    own_user,       // only `<namespace>:<sub>` of the connection's own user
+};
+
+struct NamespaceSettings {
+    std::string name;  // "team" for rooms "team:42"; "*" = rooms of unlisted namespaces
+    AccessRule access = AccessRule::authenticated;
+    bool client_publish = false;   // may clients publish to these rooms (the backend always may)
+    bool presence_events = false;  // send join/leave events to the room's members
+    // Client publishes per connection into this namespace per minute; 0 = only the connection-wide
+    // message limit applies.
+    std::uint32_t publish_per_minute = 0;
+};
+
+// Outcome of an access check; `code` is a protocol error code when refused.
+struct AccessDecision {
+    bool allowed = true;
+    std::string_view code;
+    std::string_view message;
+};
+
+class NamespaceTable {
+  public:
+    explicit NamespaceTable(std::vector<NamespaceSettings> namespaces);
+
+    // The rules for a room; rooms of unknown namespaces get "*" (or a closed default if absent).
+    const NamespaceSettings& rules_for(std::string_view room) const;
+
+    AccessDecision may_subscribe(std::string_view room, std::string_view user_id) const;
+    AccessDecision may_publish(std::string_view room, std::string_view user_id) const;
+
+  private:
+    std::vector<NamespaceSettings> namespaces_;
+    NamespaceSettings fallback_;
+};
+
+}  // namespace huddle::core

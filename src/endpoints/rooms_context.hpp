@@ -1,0 +1,43 @@
+// What the rooms endpoint needs from the connection it serves. The net layer implements it on
+// each WebSocket session; unit tests implement it with a fake.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/token_bucket.hpp"
+
+namespace huddle::endpoints {
+
+class RoomsContext {
+  public:
+    virtual ~RoomsContext() = default;
+
+    virtual std::string_view user_id() const = 0;
+    virtual std::int64_t now_ms() const = 0;
+
+    // Sends JSON text to this connection only.
+    virtual void reply(std::string json_text) = 0;
+
+    virtual bool is_member(std::string_view room) const = 0;
+    // Rooms joined by request (the private user room does not count).
+    virtual std::size_t joined_room_count() const = 0;
+    virtual void join(std::string_view room) = 0;
+    virtual void leave(std::string_view room) = 0;
+
+    // Sends an event to every member of `room` but this connection.
+    virtual void publish(std::string_view room, std::string_view type,
+                         std::string_view payload_json) = 0;
+
+    // The connection-wide message budget, and a per-namespace publish budget (created on first
+    // use).
+    virtual core::TokenBucket& message_budget() = 0;
+    virtual core::TokenBucket& publish_budget(std::string_view namespace_name,
+                                              std::uint32_t per_minute) = 0;
+
+    // Counters for /metrics and /stats.
+    virtual void count_rate_limited() = 0;
+};
+
+}  // namespace huddle::endpoints

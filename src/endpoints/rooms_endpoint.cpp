@@ -1,0 +1,145 @@
+#include "endpoints/rooms_endpoint.hpp"
+
+#include "core/room_name.hpp"
+#include "endpoints/json_text.hpp"
+
+namespace huddle::endpoints {
+
+void RoomsEndpoint::on_text(std::string_view text, RoomsContext& context) const {
+    const Request request = decode_request(text);
+    // Pings are cheap and keep connections alive: they are not charged to the message budget.
+    if (request.kind == RequestKind::ping || request.kind == RequestKind::ping_upper) {
+        context.reply(encode_pong(request.id_json, request.kind == RequestKind::ping_upper));
+        return;
+    }
+    if (const std::int64_t wait = context.message_budget().take(context.now_ms()); wait > 0) {
+        context.count_rate_limited();
+        context.reply(encode_error(request.id_json, "RATE_LIMIT_EXCEEDED",
+                                   "too many messages; wait before sending more", wait));
+        return;
+    }
+    switch (request.kind) {
+        case RequestKind::subscribe:
+            subscribe(request, context);
+            return;
+        case RequestKind::unsubscribe:
+            unsubscribe(request, context);
+            return;
+        case RequestKind::publish:
+            publish(request, context);
+            return;
+        case RequestKind::invalid:
+            context.reply(encode_error(request.id_json, request.error_code, request.error_message));
+            return;
+        case RequestKind::ping:
+        case RequestKind::ping_upper:
+            return;
+    }
+}
+
+void RoomsEndpoint::on_binary(RoomsContext& context) const {
+    context.reply(
+        encode_error({}, "INVALID_MESSAGE", "binary messages are not part of this protocol"));
+}
+
+void RoomsEndpoint::subscribe(const Request& request, RoomsContext& context) const {
+    std::vector<RoomResult> results;
+    results.reserve(request.rooms.size());
+    for (const std::string& room : request.rooms) {
+        RoomResult& result = results.emplace_back(RoomResult{room, {}, {}});
+        if (const std::string_view problem = core::room_name_problem(room); !problem.empty()) {
+            result.error_code = "INVALID_ROOM";
+            result.error_message = problem;
+            continue;
+        }
+        const core::AccessDecision access = namespaces_.may_subscribe(room, context.user_id());
+        if (!access.allowed) {
+            result.error_code = access.code;
+            result.error_message = access.message;
+            continue;
+        }
+        if (context.is_member(room))
+            continue;
+        if (context.joined_room_count() >= limits_.max_rooms_per_connection) {
+            result.error_code = "TOO_MANY_ROOMS";
+            result.error_message = "this connection is in as many rooms as allowed";
+            continue;
+        }
+        context.join(room);
+        announce_join(room, context);
+    }
+    context.reply(encode_room_results("subscribed", request.id_json, results));
+}
+
+void RoomsEndpoint::unsubscribe(const Request& request, RoomsContext& context) const {
+    std::vector<RoomResult> results;
+    results.reserve(request.rooms.size());
+    for (const std::string& room : request.rooms) {
+        RoomResult& result = results.emplace_back(RoomResult{room, {}, {}});
+        if (const std::string_view problem = core::room_name_problem(room); !problem.empty()) {
+            result.error_code = "INVALID_ROOM";
+            result.error_message = problem;
+            continue;
+        }
+        // The private user room is for life; leaving it would silently cut the backend off.
+        if (core::namespace_of(room) == "user" && core::room_id_of(room) == context.user_id()) {
+            result.error_code = "FORBIDDEN";
+            result.error_message = "the private user room cannot be left";
+            continue;
+        }
+        if (!context.is_member(room))
+            continue;
+        announce_leave(room, context);
+        context.leave(room);
+    }
+    context.reply(encode_room_results("unsubscribed", request.id_json, results));
+}
+
+void RoomsEndpoint::publish(const Request& request, RoomsContext& context) const {
+    if (const std::string_view problem = core::room_name_problem(request.room); !problem.empty()) {
+        context.reply(encode_error(request.id_json, "INVALID_ROOM", problem));
+        return;
+    }
+    const core::AccessDecision access = namespaces_.may_publish(request.room, context.user_id());
+    if (!access.allowed) {
+        context.reply(encode_error(request.id_json, access.code, access.message));
+        return;
+    }
+    if (!context.is_member(request.room)) {
+        context.reply(
+            encode_error(request.id_json, "FORBIDDEN", "subscribe to the room before publishing"));
+        return;
+    }
+    const core::NamespaceSettings& rules = namespaces_.rules_for(request.room);
+    if (rules.publish_per_minute != 0) {
+        core::TokenBucket& budget = context.publish_budget(rules.name, rules.publish_per_minute);
+        if (const std::int64_t wait = budget.take(context.now_ms()); wait > 0) {
+            context.count_rate_limited();
+            context.reply(encode_error(request.id_json, "RATE_LIMIT_EXCEEDED",
+                                       "too many publishes to this namespace", wait));
+            return;
+        }
+    }
+    context.publish(request.room, request.type, request.payload_json);
+    context.reply(encode_published(request.id_json, request.room));
+}
+
+void RoomsEndpoint::announce_join(std::string_view room, RoomsContext& context) const {
+    if (!namespaces_.rules_for(room).presence_events)
+        return;
+    std::string payload = "{\"userId\":";
+    append_json_string(payload, context.user_id());
+    payload += '}';
+    context.publish(room, "user.joined", payload);
+}
+
+void RoomsEndpoint::announce_leave(std::string_view room, RoomsContext& context) const {
+    if (!namespaces_.rules_for(room).presence_events)
+        return;
+    std::string payload = "{\"userId\":";
+    append_json_string(payload, context.user_id());
+    payload += '}';
+    context.publish(room, "user.left", payload);
+}
+
+}  // namespace huddle::endpoints

@@ -1,0 +1,43 @@
+// The native rooms protocol: turns decoded requests into room operations under the namespace
+// rules and limits, and answers each request (docs/protocol.md).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/namespace_rules.hpp"
+#include "endpoints/rooms_context.hpp"
+#include "endpoints/rooms_messages.hpp"
+
+namespace huddle::endpoints {
+
+struct RoomsLimits {
+    std::uint32_t max_rooms_per_connection = 100;
+};
+
+class RoomsEndpoint {
+  public:
+    RoomsEndpoint(const core::NamespaceTable& namespaces, RoomsLimits limits)
+        : namespaces_(namespaces), limits_(limits) {}
+
+    // A text message from the client.
+    void on_text(std::string_view text, RoomsContext& context) const;
+
+    // A binary message: the JSON protocol has none; answered with an error, connection kept.
+    void on_binary(RoomsContext& context) const;
+
+    // Called when the connection has joined a room by request (presence events).
+    void announce_join(std::string_view room, RoomsContext& context) const;
+    // Called for each room the connection leaves, including when it closes.
+    void announce_leave(std::string_view room, RoomsContext& context) const;
+
+  private:
+    void subscribe(const Request& request, RoomsContext& context) const;
+    void unsubscribe(const Request& request, RoomsContext& context) const;
+    void publish(const Request& request, RoomsContext& context) const;
+
+    const core::NamespaceTable& namespaces_;
+    RoomsLimits limits_;
+};
+
+}  // namespace huddle::endpoints

@@ -1,0 +1,235 @@
+#include "endpoints/rooms_messages.hpp"
+
+#include <boost/json.hpp>
+
+#include "endpoints/json_text.hpp"
+
+namespace huddle::endpoints {
+namespace json = boost::json;
+namespace {
+
+Request invalid(std::string id_json, std::string_view code, std::string message) {
+    Request request;
+    request.id_json = std::move(id_json);
+    request.error_code = code;
+    request.error_message = std::move(message);
+    return request;
+}
+
+std::optional<std::string> string_field(const json::object& object, std::string_view key) {
+    const json::value* value = object.if_contains(key);
+    if (value == nullptr || !value->is_string())
+        return std::nullopt;
+    return std::string(value->get_string());
+}
+
+Request decode_rooms_request(const json::object& object, RequestKind kind, std::string id_json) {
+    const json::value* rooms = object.if_contains("rooms");
+    if (rooms == nullptr)
+        return invalid(std::move(id_json), "INVALID_MESSAGE", "missing \"rooms\"");
+    if (!rooms->is_array()) {
+        return invalid(std::move(id_json), "INVALID_MESSAGE",
+                       "\"rooms\" must be an array of strings");
+    }
+    Request request;
+    request.kind = kind;
+    request.id_json = std::move(id_json);
+    for (const json::value& room : rooms->get_array()) {
+        if (!room.is_string()) {
+            return invalid(std::move(request.id_json), "INVALID_MESSAGE",
+                           "\"rooms\" must be an array of strings");
+        }
+        request.rooms.emplace_back(room.get_string());
+    }
+    if (request.rooms.empty()) {
+        return invalid(std::move(request.id_json), "INVALID_MESSAGE", "\"rooms\" is empty");
+    }
+    return request;
+}
+
+Request decode_publish(const json::object& object, std::string id_json) {
+    auto room = string_field(object, "room");
+    if (!room)
+        return invalid(std::move(id_json), "INVALID_MESSAGE", "publish needs a string \"room\"");
+    // The event name may come as "type" or "event"; "type" is what the server sends back.
+    auto type = string_field(object, "type");
+    if (!type)
+        type = string_field(object, "event");
+    if (!type || type->empty()) {
+        return invalid(std::move(id_json), "INVALID_MESSAGE", "publish needs a string \"type\"");
+    }
+    Request request;
+    request.kind = RequestKind::publish;
+    request.id_json = std::move(id_json);
+    request.room = std::move(*room);
+    request.type = std::move(*type);
+    const json::value* payload = object.if_contains("payload");
+    request.payload_json = payload == nullptr ? "null" : json::serialize(*payload);
+    return request;
+}
+
+}  // namespace
+
+Request decode_request(std::string_view text) {
+    // Small requests parse without touching the heap.
+    unsigned char stack_buffer[4096];
+    json::monotonic_resource resource(stack_buffer, sizeof stack_buffer);
+    boost::system::error_code ec;
+    json::value root = json::parse(text, ec, &resource);
+    if (ec)
+        return invalid({}, "INVALID_MESSAGE", "message is not valid JSON");
+    if (!root.is_object())
+        return invalid({}, "INVALID_MESSAGE", "message must be a JSON object");
+    const json::object& object = root.get_object();
+
+    std::string id_json;
+    if (const json::value* id = object.if_contains("id")) {
+        if (!id->is_string() && !id->is_number()) {
+            return invalid({}, "INVALID_MESSAGE", "\"id\" must be a string or a number");
+        }
+        id_json = json::serialize(*id);
+    }
+
+    const json::value* action = object.if_contains("action");
+    if (action != nullptr) {
+        if (!action->is_string()) {
+            return invalid(std::move(id_json), "INVALID_MESSAGE", "\"action\" must be a string");
+        }
+        const std::string_view name = action->get_string();
+        if (name == "subscribe")
+            return decode_rooms_request(object, RequestKind::subscribe, id_json);
+        if (name == "unsubscribe") {
+            return decode_rooms_request(object, RequestKind::unsubscribe, id_json);
+        }
+        if (name == "publish")
+            return decode_publish(object, std::move(id_json));
+        if (name == "ping") {
+            Request request;
+            request.kind = RequestKind::ping;
+            request.id_json = std::move(id_json);
+            return request;
+        }
+        return invalid(std::move(id_json), "UNKNOWN_ACTION", "unknown action");
+    }
+    const json::value* type = object.if_contains("type");
+    if (type != nullptr && type->is_string()) {
+        const std::string_view name = type->get_string();
+        if (name == "ping" || name == "PING") {
+            Request request;
+            request.kind = name == "PING" ? RequestKind::ping_upper : RequestKind::ping;
+            request.id_json = std::move(id_json);
+            return request;
+        }
+        return invalid(std::move(id_json), "UNKNOWN_ACTION", "unknown message type");
+    }
+    return invalid(std::move(id_json), "INVALID_MESSAGE", "message needs an \"action\"");
+}
+
+namespace {
+void append_id(std::string& out, std::string_view id_json) {
+    if (id_json.empty())
+        return;
+    out += ",\"id\":";
+    out += id_json;
+}
+}  // namespace
+
+std::string encode_connection_ack(std::string_view connection_id, std::string_view user_id,
+                                  std::int64_t now_ms) {
+    std::string out = R"({"type":"connection.ack","payload":{"connectionId":)";
+    append_json_string(out, connection_id);
+    out += ",\"userId\":";
+    if (user_id.empty()) {
+        out += "null";
+    } else {
+        append_json_string(out, user_id);
+    }
+    out += "},\"timestamp\":";
+    append_json_int(out, now_ms);
+    out += '}';
+    return out;
+}
+
+std::string encode_room_results(std::string_view type, std::string_view id_json,
+                                const std::vector<RoomResult>& results) {
+    std::string out = "{\"type\":";
+    append_json_string(out, type);
+    append_id(out, id_json);
+    out += ",\"rooms\":[";
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        if (i != 0)
+            out += ',';
+        out += "{\"room\":";
+        append_json_string(out, results[i].room);
+        if (results[i].error_code.empty()) {
+            out += ",\"ok\":true}";
+        } else {
+            out += ",\"ok\":false,\"error\":{\"code\":";
+            append_json_string(out, results[i].error_code);
+            out += ",\"message\":";
+            append_json_string(out, results[i].error_message);
+            out += "}}";
+        }
+    }
+    out += "]}";
+    return out;
+}
+
+std::string encode_error(std::string_view id_json, std::string_view code, std::string_view message,
+                         std::int64_t retry_after_ms) {
+    std::string out = "{\"type\":\"error\"";
+    append_id(out, id_json);
+    out += ",\"payload\":{\"code\":";
+    append_json_string(out, code);
+    out += ",\"message\":";
+    append_json_string(out, message);
+    if (retry_after_ms > 0) {
+        out += ",\"retryAfterMs\":";
+        append_json_int(out, retry_after_ms);
+    }
+    out += "}}";
+    return out;
+}
+
+std::string encode_published(std::string_view id_json, std::string_view room) {
+    std::string out = "{\"type\":\"published\"";
+    append_id(out, id_json);
+    out += ",\"room\":";
+    append_json_string(out, room);
+    out += '}';
+    return out;
+}
+
+std::string encode_pong(std::string_view id_json, bool upper_case) {
+    std::string out = upper_case ? "{\"type\":\"PONG\"" : "{\"type\":\"pong\"";
+    append_id(out, id_json);
+    out += '}';
+    return out;
+}
+
+std::string encode_server_shutdown() {
+    return R"({"type":"server_shutdown","payload":{"message":"server is shutting down"}})";
+}
+
+std::string encode_event(std::string_view type, std::string_view room,
+                         std::string_view payload_json, std::int64_t timestamp_ms,
+                         std::string_view user_id) {
+    std::string out;
+    out.reserve(64 + type.size() + room.size() + payload_json.size() + user_id.size());
+    out += "{\"type\":";
+    append_json_string(out, type);
+    out += ",\"room\":";
+    append_json_string(out, room);
+    out += ",\"payload\":";
+    out += payload_json;
+    out += ",\"timestamp\":";
+    append_json_int(out, timestamp_ms);
+    if (!user_id.empty()) {
+        out += ",\"userId\":";
+        append_json_string(out, user_id);
+    }
+    out += '}';
+    return out;
+}
+
+}  // namespace huddle::endpoints

@@ -1,0 +1,50 @@
+// The native JSON protocol at /ws (docs/protocol.md): decoding client requests and encoding the
+// server's answers and events. Pure functions; no sockets.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace huddle::endpoints {
+
+enum class RequestKind { subscribe, unsubscribe, publish, ping, ping_upper, invalid };
+
+struct Request {
+    RequestKind kind = RequestKind::invalid;
+    std::string id_json;  // the request's "id" as JSON text, echoed verbatim; empty if absent
+    std::vector<std::string> rooms;  // subscribe / unsubscribe
+    std::string room;                // publish
+    std::string type;                // publish
+    std::string payload_json;        // publish; "null" when absent
+    // When kind == invalid: the error to answer with.
+    std::string_view error_code;
+    std::string error_message;
+};
+
+Request decode_request(std::string_view text);
+
+struct RoomResult {
+    std::string room;
+    std::string_view error_code;  // empty = ok
+    std::string_view error_message;
+};
+
+std::string encode_connection_ack(std::string_view connection_id, std::string_view user_id,
+                                  std::int64_t now_ms);
+std::string encode_room_results(std::string_view type, std::string_view id_json,
+                                const std::vector<RoomResult>& results);
+std::string encode_error(std::string_view id_json, std::string_view code, std::string_view message,
+                         std::int64_t retry_after_ms = 0);
+std::string encode_published(std::string_view id_json, std::string_view room);
+std::string encode_pong(std::string_view id_json, bool upper_case);
+std::string encode_server_shutdown();
+
+// An event as every member receives it. `user_id` empty = no userId field.
+std::string encode_event(std::string_view type, std::string_view room,
+                         std::string_view payload_json, std::int64_t timestamp_ms,
+                         std::string_view user_id);
+
+}  // namespace huddle::endpoints

@@ -1,0 +1,168 @@
+#include "net/event_loop.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+
+#include "endpoints/rooms_messages.hpp"
+#include "net/clock.hpp"
+#include "net/http_session.hpp"
+#include "net/server.hpp"
+#include "net/ws_session.hpp"
+#include "observability/log.hpp"
+
+namespace huddle::net {
+namespace asio = boost::asio;
+using observability::log;
+using observability::LogLevel;
+
+namespace {
+constexpr std::size_t kReadBufferBytes = 64 * 1024;
+constexpr std::int64_t kAdmissionCleanupEveryMs = 30'000;
+}  // namespace
+
+EventLoop::EventLoop(Server& server, unsigned index)
+    : server_(server),
+      index_(index),
+      io_(1),
+      acceptor_(io_),
+      sweep_timer_(io_),
+      read_buffer_(kReadBufferBytes) {}
+
+EventLoop::~EventLoop() = default;
+
+std::uint16_t EventLoop::listen(const asio::ip::tcp::endpoint& endpoint) {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    const int enable = 1;
+    // Every loop binds its own listener; the kernel spreads new connections over them.
+    if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &enable, sizeof enable) !=
+        0) {
+        throw std::runtime_error("cannot set SO_REUSEPORT");
+    }
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+    return acceptor_.local_endpoint().port();
+}
+
+void EventLoop::start_thread() {
+    thread_ = std::thread([this] {
+        thread_id_ = std::this_thread::get_id();
+        accept_next();
+        sweep();
+        io_.run();
+    });
+}
+
+void EventLoop::join() {
+    if (thread_.joinable())
+        thread_.join();
+}
+
+void EventLoop::accept_next() {
+    if (!acceptor_.is_open())
+        return;
+    acceptor_.async_accept(io_, [this](const boost::system::error_code& error, TcpSocket socket) {
+        if (error == asio::error::operation_aborted || !acceptor_.is_open())
+            return;
+        if (!error) {
+            boost::system::error_code ignored;
+            socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+            std::make_shared<HttpSession>(*this, std::move(socket))->start();
+        } else {
+            // EMFILE and friends: keep accepting, but do not spin.
+            log(LogLevel::warn, "accept.failed", {{"error", error.message()}});
+        }
+        accept_next();
+    });
+}
+
+void EventLoop::register_session(WsSession* session) {
+    sessions_.push_back(session);
+}
+
+void EventLoop::unregister_session(WsSession* session) {
+    const auto it = std::find(sessions_.rbegin(), sessions_.rend(), session);
+    if (it != sessions_.rend()) {
+        *it = sessions_.back();
+        sessions_.pop_back();
+    }
+}
+
+std::vector<std::shared_ptr<WsSession>> EventLoop::sessions_snapshot() const {
+    std::vector<std::shared_ptr<WsSession>> copy;
+    copy.reserve(sessions_.size());
+    for (WsSession* session : sessions_)
+        copy.push_back(session->shared_from_this());
+    return copy;
+}
+
+void EventLoop::schedule_flush(WsSession* session) {
+    // A strong reference keeps the session alive until its flush has run.
+    flush_queue_.push_back(session->shared_from_this());
+    if (flush_posted_)
+        return;
+    flush_posted_ = true;
+    asio::post(io_, [this] { flush_scheduled(); });
+}
+
+void EventLoop::flush_scheduled() {
+    flush_posted_ = false;
+    std::vector<std::shared_ptr<WsSession>> batch;
+    batch.swap(flush_queue_);
+    for (const auto& session : batch)
+        session->flush();
+    // Reuse the batch's storage unless new work was queued meanwhile.
+    if (flush_queue_.empty()) {
+        batch.clear();
+        flush_queue_.swap(batch);
+    }
+}
+
+void EventLoop::deliver(const RoomDelivery& delivery) {
+    const auto* room = rooms_.find(delivery.room);
+    if (room == nullptr)
+        return;
+    std::uint64_t delivered = 0;
+    for (WsSession* member : room->members) {
+        if (member->connection_id() == delivery.excluded_connection)
+            continue;
+        member->deliver(delivery);
+        ++delivered;
+    }
+    counters_.add(counters_.messages_out, delivered);
+    if (delivered != 0) {
+        counters_.observe_fanout_us(static_cast<std::uint64_t>(
+            std::max<std::int64_t>(0, steady_us() - delivery.accepted_at_us)));
+    }
+}
+
+void EventLoop::sweep() {
+    const std::int64_t now = steady_ms();
+    for (const auto& session : sessions_snapshot())
+        session->sweep(now);
+    if (index_ == 0 && now - last_admission_cleanup_ms_ >= kAdmissionCleanupEveryMs) {
+        last_admission_cleanup_ms_ = now;
+        server_.forget_idle_admissions();
+    }
+    const auto& settings = server_.settings();
+    // Often enough for the shortest configured timer, but never busier than 20 times a second.
+    const std::int64_t shortest = std::min<std::int64_t>(
+        {settings.heartbeat.ping_interval.count(), settings.heartbeat.pong_timeout.count(), 1'000});
+    sweep_timer_.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(50, shortest / 4)));
+    sweep_timer_.async_wait([this](const boost::system::error_code& error) {
+        if (!error)
+            sweep();
+    });
+}
+
+void EventLoop::begin_shutdown() {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    const std::string notice = endpoints::encode_server_shutdown();
+    for (const auto& session : sessions_snapshot()) {
+        session->close(1001, "server shutting down", notice);
+    }
+}
+
+}  // namespace huddle::net

@@ -1,0 +1,82 @@
+// One event loop: an io_context on its own thread, its listener, its connections and its rooms.
+// Everything here is touched only by the loop's thread; other threads post to it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/room_registry.hpp"
+#include "net/shared_frame.hpp"
+#include "observability/metrics.hpp"
+
+namespace huddle::net {
+
+class Server;
+class WsSession;
+
+class EventLoop {
+  public:
+    EventLoop(Server& server, unsigned index);
+    ~EventLoop();
+
+    boost::asio::io_context& io() { return io_; }
+    unsigned index() const { return index_; }
+    Server& server() { return server_; }
+    core::RoomRegistry<WsSession>& rooms() { return rooms_; }
+    observability::LoopCounters& counters() { return counters_; }
+    bool on_this_thread() const { return std::this_thread::get_id() == thread_id_; }
+
+    // Scratch space for plain-socket reads: connections read into it and keep only what is left
+    // of a partial frame, so an idle connection holds no read buffer.
+    std::vector<char>& read_buffer() { return read_buffer_; }
+
+    // Binds the listener (SO_REUSEPORT: every loop has its own). Returns the bound port.
+    std::uint16_t listen(const boost::asio::ip::tcp::endpoint& endpoint);
+    void start_thread();
+    void join();
+    void stop() { io_.stop(); }
+
+    void register_session(WsSession* session);
+    void unregister_session(WsSession* session);
+    std::size_t session_count() const { return sessions_.size(); }
+    // Copies, because closing sessions edits the list.
+    std::vector<std::shared_ptr<WsSession>> sessions_snapshot() const;
+
+    // Queues a session whose pending frames should be written once the current batch of work is
+    // done: deliveries of a burst of events then leave in one write per connection.
+    void schedule_flush(WsSession* session);
+
+    // Writes an event to this loop's members of the room (on this loop's thread).
+    void deliver(const RoomDelivery& delivery);
+
+    // Stops accepting and closes every connection with `server_shutdown` + 1001.
+    void begin_shutdown();
+
+  private:
+    void accept_next();
+    void sweep();
+    void flush_scheduled();
+
+    Server& server_;
+    unsigned index_;
+    boost::asio::io_context io_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::steady_timer sweep_timer_;
+    std::thread thread_;
+    std::thread::id thread_id_;
+    core::RoomRegistry<WsSession> rooms_;
+    observability::LoopCounters counters_;
+    std::vector<char> read_buffer_;
+    std::vector<WsSession*> sessions_;
+    std::vector<std::shared_ptr<WsSession>> flush_queue_;
+    bool flush_posted_ = false;
+    std::int64_t last_admission_cleanup_ms_ = 0;
+};
+
+}  // namespace huddle::net

@@ -1,0 +1,360 @@
+#include "net/http_routes.hpp"
+
+#include <openssl/crypto.h>
+
+#include <boost/json.hpp>
+
+#include "core/room_name.hpp"
+#include "endpoints/credentials.hpp"
+#include "endpoints/json_text.hpp"
+#include "net/event_loop.hpp"
+#include "net/server.hpp"
+#include "observability/log.hpp"
+
+namespace huddle::net {
+namespace http = boost::beast::http;
+namespace json = boost::json;
+using endpoints::append_json_int;
+using endpoints::append_json_string;
+using observability::log;
+using observability::LogLevel;
+
+std::string error_body(std::string_view code, std::string_view message) {
+    std::string out = "{\"error\":{\"code\":";
+    append_json_string(out, code);
+    out += ",\"message\":";
+    append_json_string(out, message);
+    out += "}}";
+    return out;
+}
+
+namespace {
+
+using SessionPtr = std::shared_ptr<HttpSession>;
+
+bool has_api_key(const HttpRequest& request, const std::string& expected) {
+    std::string_view presented = request["X-API-Key"];
+    if (presented.empty()) {
+        const std::string_view authorization = request[http::field::authorization];
+        constexpr std::string_view kBearer = "Bearer ";
+        if (authorization.substr(0, kBearer.size()) == kBearer) {
+            presented = authorization.substr(kBearer.size());
+        }
+    }
+    if (presented.size() != expected.size() || expected.empty())
+        return false;
+    // Constant time, so the key cannot be guessed byte by byte from response times.
+    return CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
+}
+
+// Parses a JSON object body; answers 400 itself and returns nullopt when it is not one.
+std::optional<json::object> parse_body(const SessionPtr& session, const HttpRequest& request) {
+    boost::system::error_code error;
+    json::value body = json::parse(request.body(), error);
+    if (error || !body.is_object()) {
+        session->respond(400, error_body("INVALID_REQUEST", "body must be a JSON object"));
+        return std::nullopt;
+    }
+    return std::move(body.get_object());
+}
+
+std::string_view string_or_empty(const json::object& object, std::string_view key) {
+    const json::value* value = object.if_contains(key);
+    return value != nullptr && value->is_string() ? std::string_view(value->get_string())
+                                                  : std::string_view{};
+}
+
+std::string payload_text(const json::object& body) {
+    const json::value* payload = body.if_contains("payload");
+    return payload == nullptr ? "null" : json::serialize(*payload);
+}
+
+void api_publish(const SessionPtr& session, const HttpRequest& request) {
+    auto body = parse_body(session, request);
+    if (!body)
+        return;
+    std::vector<std::string> rooms;
+    if (const json::value* room = body->if_contains("room")) {
+        if (!room->is_string()) {
+            session->respond(400, error_body("INVALID_REQUEST", "\"room\" must be a string"));
+            return;
+        }
+        rooms.emplace_back(room->get_string());
+    }
+    if (const json::value* list = body->if_contains("rooms")) {
+        if (!list->is_array()) {
+            session->respond(
+                400, error_body("INVALID_REQUEST", "\"rooms\" must be an array of strings"));
+            return;
+        }
+        for (const json::value& room : list->get_array()) {
+            if (!room.is_string()) {
+                session->respond(
+                    400, error_body("INVALID_REQUEST", "\"rooms\" must be an array of strings"));
+                return;
+            }
+            rooms.emplace_back(room.get_string());
+        }
+    }
+    if (rooms.empty()) {
+        session->respond(400, error_body("INVALID_REQUEST", "give \"room\" or \"rooms\""));
+        return;
+    }
+    const std::string_view type = string_or_empty(*body, "type");
+    if (type.empty()) {
+        session->respond(400, error_body("INVALID_REQUEST", "\"type\" must be a non-empty string"));
+        return;
+    }
+    for (const std::string& room : rooms) {
+        if (const std::string_view problem = core::room_name_problem(room); !problem.empty()) {
+            session->respond(400, error_body("INVALID_ROOM", std::string(problem) + ": " + room));
+            return;
+        }
+    }
+    const std::string payload = payload_text(*body);
+    const std::string user_id(string_or_empty(*body, "userId"));
+    Server& server = session->loop().server();
+    std::string answer = "{\"ok\":true,\"rooms\":[";
+    for (std::size_t i = 0; i < rooms.size(); ++i) {
+        if (i != 0)
+            answer += ',';
+        append_json_string(answer, rooms[i]);
+        server.publish(rooms[i], std::string(type), payload, user_id, 0);
+    }
+    answer += "]}";
+    session->respond(200, std::move(answer));
+}
+
+void api_send_to_user(const SessionPtr& session, const HttpRequest& request,
+                      const std::string& user) {
+    auto body = parse_body(session, request);
+    if (!body)
+        return;
+    const std::string_view type = string_or_empty(*body, "type");
+    if (type.empty()) {
+        session->respond(400, error_body("INVALID_REQUEST", "\"type\" must be a non-empty string"));
+        return;
+    }
+    session->loop().server().publish("user:" + user, std::string(type), payload_text(*body),
+                                     std::string(string_or_empty(*body, "userId")), 0);
+    session->respond(200, "{\"ok\":true}");
+}
+
+void api_disconnect_user(const SessionPtr& session, const HttpRequest& request,
+                         const std::string& user) {
+    std::uint16_t code = 4403;
+    std::string reason = "disconnected by the server";
+    if (!request.body().empty()) {
+        auto body = parse_body(session, request);
+        if (!body)
+            return;
+        if (const json::value* value = body->if_contains("code")) {
+            if (!value->is_int64() || value->as_int64() < 4000 || value->as_int64() > 4999) {
+                session->respond(400, error_body("INVALID_REQUEST", "\"code\" must be 4000-4999"));
+                return;
+            }
+            code = static_cast<std::uint16_t>(value->as_int64());
+        }
+        if (const std::string_view text = string_or_empty(*body, "reason"); !text.empty()) {
+            reason = std::string(text.substr(0, 100));
+        }
+    }
+    log(LogLevel::info, "api.disconnect_user", {{"user", user}});
+    session->loop().server().disconnect_user(
+        user, code, reason, session->loop(), [session](std::size_t closed) {
+            std::string answer = "{\"ok\":true,\"connections\":";
+            append_json_int(answer, static_cast<std::int64_t>(closed));
+            answer += '}';
+            session->respond(200, std::move(answer));
+        });
+}
+
+std::string rooms_json(const std::vector<RoomCount>& rooms) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < rooms.size(); ++i) {
+        if (i != 0)
+            out += ',';
+        out += "{\"room\":";
+        append_json_string(out, rooms[i].room);
+        out += ",\"connections\":";
+        append_json_int(out, static_cast<std::int64_t>(rooms[i].connections));
+        out += '}';
+    }
+    out += ']';
+    return out;
+}
+
+void api_list_rooms(const SessionPtr& session) {
+    session->loop().server().count_rooms(session->loop(), [session](std::vector<RoomCount> rooms) {
+        session->respond(200, "{\"rooms\":" + rooms_json(rooms) + "}");
+    });
+}
+
+void stats(const SessionPtr& session) {
+    Server& server = session->loop().server();
+    server.count_rooms(session->loop(), [session](std::vector<RoomCount> rooms) {
+        Server& srv = session->loop().server();
+        const auto totals = observability::sum_counters(srv.loop_counters());
+        const auto& counters = srv.counters();
+        const auto get = [](const std::atomic<std::uint64_t>& value) {
+            return static_cast<std::int64_t>(value.load(std::memory_order_relaxed));
+        };
+        std::string out = "{\"connections\":";
+        append_json_int(out, static_cast<std::int64_t>(totals.connections));
+        out += ",\"users\":";
+        append_json_int(out, static_cast<std::int64_t>(srv.unique_users()));
+        out += ",\"rooms\":";
+        append_json_int(out, static_cast<std::int64_t>(rooms.size()));
+        out += ",\"clientsPerRoom\":{";
+        for (std::size_t i = 0; i < rooms.size(); ++i) {
+            if (i != 0)
+                out += ',';
+            append_json_string(out, rooms[i].room);
+            out += ':';
+            append_json_int(out, static_cast<std::int64_t>(rooms[i].connections));
+        }
+        out += "},\"messagesIn\":";
+        append_json_int(out, static_cast<std::int64_t>(totals.messages_in));
+        out += ",\"messagesOut\":";
+        append_json_int(out, static_cast<std::int64_t>(totals.messages_out));
+        out += ",\"rateLimits\":{\"messages\":";
+        append_json_int(out, static_cast<std::int64_t>(totals.rate_limited_messages));
+        out += ",\"handshakes\":";
+        append_json_int(out, get(counters.rate_limited_handshakes));
+        out += ",\"connectionLimit\":";
+        append_json_int(out, get(counters.connection_limit_refusals));
+        out += ",\"authFailures\":";
+        append_json_int(out, get(counters.auth_failures));
+        out += "},\"slowConsumerDrops\":";
+        append_json_int(out, static_cast<std::int64_t>(totals.slow_consumer_drops));
+        out += ",\"accepting\":";
+        out += srv.accepting() ? "true" : "false";
+        out += '}';
+        session->respond(200, std::move(out));
+    });
+}
+
+void metrics(const SessionPtr& session) {
+    session->loop().server().count_rooms(session->loop(), [session](std::vector<RoomCount> rooms) {
+        Server& server = session->loop().server();
+        observability::GaugeValues gauges;
+        gauges.rooms = rooms.size();
+        gauges.users = server.unique_users();
+        gauges.ready = server.accepting();
+        session->respond(
+            200,
+            observability::render_prometheus(observability::sum_counters(server.loop_counters()),
+                                             server.counters(), gauges),
+            "text/plain; version=0.0.4");
+    });
+}
+
+std::string percent_decoded(std::string_view segment) {
+    std::string value;
+    // Reuse the query decoder on a synthetic target.
+    std::string target = "/?v=";
+    target += segment;
+    endpoints::find_query_parameter(target, "v", value);
+    return value;
+}
+
+constexpr std::string_view kHomePage =
+    "<!doctype html><meta charset=utf-8><title>Huddle</title>"
+    "<h1>Huddle is running</h1><p>WebSocket endpoint: <code>/ws?token=…</code>. "
+    "See <code>/health</code>, <code>/metrics</code> and docs/protocol.md.</p>";
+
+}  // namespace
+
+void route_http_request(const SessionPtr& session, const HttpRequest& request) {
+    Server& server = session->loop().server();
+    const std::string_view path = endpoints::target_path(request.target());
+    const http::verb method = request.method();
+    const auto only = [&](http::verb allowed) {
+        if (method == allowed)
+            return true;
+        session->respond(405, error_body("METHOD_NOT_ALLOWED", "method not allowed on this path"));
+        return false;
+    };
+
+    if (path == "/health") {
+        if (only(http::verb::get))
+            session->respond(200, "{\"status\":\"ok\"}");
+        return;
+    }
+    if (path == "/ready") {
+        if (!only(http::verb::get))
+            return;
+        if (server.accepting()) {
+            session->respond(200, "{\"status\":\"ready\"}");
+        } else {
+            session->respond(503, "{\"status\":\"shutting_down\"}");
+        }
+        return;
+    }
+    if (path == "/metrics") {
+        if (only(http::verb::get))
+            metrics(session);
+        return;
+    }
+    if (path == "/") {
+        if (only(http::verb::get))
+            session->respond(200, std::string(kHomePage), "text/html; charset=utf-8");
+        return;
+    }
+    const bool is_api = path.substr(0, 5) == "/api/";
+    if (path != "/stats" && !is_api) {
+        session->respond(404, error_body("NOT_FOUND", "no such path"));
+        return;
+    }
+    if (!has_api_key(request, server.settings().api.api_key)) {
+        log(LogLevel::warn, "api.unauthorized", {{"path", path}});
+        session->respond(401, error_body("UNAUTHORIZED", "missing or wrong API key"));
+        return;
+    }
+    server.counters().api_requests.fetch_add(1, std::memory_order_relaxed);
+    if (!server.accepting() && method != http::verb::get) {
+        session->respond(503, error_body("SHUTTING_DOWN", "the server is shutting down"));
+        return;
+    }
+    if (path == "/stats") {
+        if (only(http::verb::get))
+            stats(session);
+        return;
+    }
+    if (path == "/api/publish") {
+        if (only(http::verb::post))
+            api_publish(session, request);
+        return;
+    }
+    if (path == "/api/rooms") {
+        if (only(http::verb::get))
+            api_list_rooms(session);
+        return;
+    }
+    constexpr std::string_view kUsers = "/api/users/";
+    if (path.substr(0, kUsers.size()) == kUsers) {
+        const std::string_view rest = path.substr(kUsers.size());
+        const auto slash = rest.find('/');
+        if (slash != std::string_view::npos && slash > 0) {
+            const std::string user = percent_decoded(rest.substr(0, slash));
+            const std::string_view verb = rest.substr(slash + 1);
+            if (!core::room_name_problem("user:" + user).empty()) {
+                session->respond(400, error_body("INVALID_REQUEST", "invalid user id"));
+                return;
+            }
+            if (verb == "send") {
+                if (only(http::verb::post))
+                    api_send_to_user(session, request, user);
+                return;
+            }
+            if (verb == "disconnect") {
+                if (only(http::verb::post))
+                    api_disconnect_user(session, request, user);
+                return;
+            }
+        }
+    }
+    session->respond(404, error_body("NOT_FOUND", "no such API path"));
+}
+
+}  // namespace huddle::net

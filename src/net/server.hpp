@@ -1,0 +1,103 @@
+// The server: event loops (one thread each, shared-nothing), the services every connection
+// uses (auth, admission, namespace rules), publishing with a per-room order, and shutdown.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "auth/jwt_verifier.hpp"
+#include "config/settings.hpp"
+#include "core/admission.hpp"
+#include "core/namespace_rules.hpp"
+#include "endpoints/rooms_endpoint.hpp"
+#include "observability/metrics.hpp"
+
+namespace huddle::net {
+
+class EventLoop;
+
+struct RoomCount {
+    std::string room;
+    std::size_t connections = 0;
+};
+
+class Server {
+  public:
+    explicit Server(config::Settings settings);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Binds every loop's listener and starts the loop threads. Throws std::runtime_error when the
+    // address cannot be bound or the TLS files cannot be loaded.
+    void start();
+    // Blocks until SIGTERM/SIGINT, then shuts down gracefully; returns the process exit code.
+    int run_until_signal();
+    // Stops accepting, tells clients, closes them with 1001 and stops the loops within the
+    // deadline.
+    void shutdown();
+
+    const config::Settings& settings() const { return settings_; }
+    const endpoints::RoomsEndpoint& rooms_endpoint() const { return rooms_endpoint_; }
+    const auth::JwtVerifier& verifier() const { return *verifier_; }
+    boost::asio::ssl::context* tls_context() { return tls_context_.get(); }
+    observability::ServerCounters& counters() { return counters_; }
+    bool accepting() const { return accepting_.load(std::memory_order_relaxed); }
+    std::uint16_t bound_port() const { return bound_port_; }
+
+    // Admission control (guarded; called only at connect and close).
+    core::AdmissionDecision admit_handshake(std::string_view ip);
+    void record_failed_auth(std::string_view ip);
+    core::AdmissionDecision admit_user(std::string_view ip, std::string_view user);
+    void release_user(std::string_view ip, std::string_view user);
+    std::size_t unique_users();
+    void forget_idle_admissions();
+
+    std::uint64_t next_connection_id() { return next_connection_id_.fetch_add(1) + 1; }
+
+    // Publishes an event to a room from any loop thread (or any thread). Events of one room are
+    // ordered by the room's owner loop, so every member everywhere sees the same order.
+    void publish(std::string room, std::string type, std::string payload_json, std::string user_id,
+                 std::uint64_t excluded_connection);
+
+    // Cross-loop queries: `collect` runs on every loop; `done` runs on `reply_loop` with all
+    // results.
+    void count_rooms(EventLoop& reply_loop, std::function<void(std::vector<RoomCount>)> done);
+    void disconnect_user(std::string user, std::uint16_t code, std::string reason,
+                         EventLoop& reply_loop, std::function<void(std::size_t)> done);
+
+    std::size_t loop_count() const { return loops_.size(); }
+    EventLoop& loop(std::size_t index) { return *loops_[index]; }
+    std::vector<const observability::LoopCounters*> loop_counters() const;
+
+  private:
+    EventLoop& owner_of(std::string_view room);
+    void deliver_from_owner(std::string room, std::string type, std::string payload_json,
+                            std::string user_id, std::uint64_t excluded_connection);
+    void load_tls();
+
+    config::Settings settings_;
+    core::NamespaceTable namespaces_;
+    endpoints::RoomsEndpoint rooms_endpoint_;
+    std::unique_ptr<auth::JwtVerifier> verifier_;
+    std::unique_ptr<boost::asio::ssl::context> tls_context_;
+
+    std::mutex admission_mutex_;
+    core::Admission admission_;
+
+    observability::ServerCounters counters_;
+    std::atomic<bool> accepting_{false};
+    std::atomic<std::uint64_t> next_connection_id_{0};
+    std::uint16_t bound_port_ = 0;
+    std::vector<std::unique_ptr<EventLoop>> loops_;
+};
+
+}  // namespace huddle::net

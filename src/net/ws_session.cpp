@@ -1,0 +1,446 @@
+#include "net/ws_session.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include "endpoints/rooms_messages.hpp"
+#include "net/clock.hpp"
+#include "net/event_loop.hpp"
+#include "net/server.hpp"
+#include "net/ws/frame_writer.hpp"
+#include "observability/log.hpp"
+
+namespace huddle::net {
+namespace asio = boost::asio;
+using observability::log;
+using observability::LogLevel;
+
+namespace {
+
+constexpr std::int64_t kCloseGraceMs = 2'000;
+constexpr std::size_t kTlsReadBufferBytes = 16 * 1024;
+// Frames written per system call at most (well under IOV_MAX).
+constexpr std::size_t kMaxFramesPerWrite = 256;
+
+const SharedFrame& ping_frame() {
+    static const SharedFrame frame =
+        std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::ping, {}));
+    return frame;
+}
+
+}  // namespace
+
+WsSession::WsSession(EventLoop& loop, SessionTransport transport, SessionIdentity identity)
+    : loop_(loop),
+      transport_(std::move(transport)),
+      identity_(std::move(identity)),
+      reader_(loop.server().settings().limits.max_message_bytes, transport_.deflate,
+              transport_.client_no_context_takeover),
+      message_budget_(loop.server().settings().limits.messages_per_minute, 60'000, steady_ms()) {}
+
+WsSession::~WsSession() = default;
+
+void WsSession::start(std::string handshake_response) {
+    last_heard_ms_ = steady_ms();
+    loop_.register_session(this);
+    registered_ = true;
+    loop_.counters().add(loop_.counters().connections);
+    loop_.server().counters().connections_total.fetch_add(1, std::memory_order_relaxed);
+
+    enqueue(std::make_shared<const std::string>(std::move(handshake_response)));
+    if (!identity_.user_id.empty()) {
+        loop_.rooms().join(*this, "user:" + identity_.user_id);
+    }
+    reply(endpoints::encode_connection_ack(std::to_string(identity_.connection_id),
+                                           identity_.user_id, wall_ms()));
+    const std::string id_text = std::to_string(identity_.connection_id);
+    log(LogLevel::info, "connection.open",
+        {{"connection", id_text}, {"user", identity_.user_id}, {"ip", identity_.ip}});
+
+    // Frames the client sent right behind its upgrade request.
+    if (!transport_.early_bytes.empty()) {
+        std::string early = std::move(transport_.early_bytes);
+        consume(early.data(), early.size());
+    }
+    if (state_ == State::open)
+        read_next();
+}
+
+std::int64_t WsSession::now_ms() const {
+    return steady_ms();
+}
+
+// ---- reading ----------------------------------------------------------------------------------
+
+void WsSession::read_next() {
+    auto self = shared_from_this();
+    if (transport_.tls) {
+        if (tls_read_buffer_.empty())
+            tls_read_buffer_.resize(kTlsReadBufferBytes);
+        transport_.tls->async_read_some(
+            asio::buffer(tls_read_buffer_),
+            [self](const boost::system::error_code& error, std::size_t bytes) {
+                self->on_tls_read(error, bytes);
+            });
+        return;
+    }
+    // Wait for readability without a buffer: the bytes are read into the loop's shared buffer.
+    transport_.socket.async_wait(
+        TcpSocket::wait_read,
+        [self](const boost::system::error_code& error) { self->on_plain_readable(error); });
+}
+
+void WsSession::on_plain_readable(const boost::system::error_code& error) {
+    if (state_ == State::closed)
+        return;
+    if (error) {
+        terminate();
+        return;
+    }
+    std::vector<char>& buffer = loop_.read_buffer();
+    const std::size_t kept = partial_.size();
+    std::memcpy(buffer.data(), partial_.data(), kept);
+    boost::system::error_code read_error;
+    const std::size_t received = transport_.socket.read_some(
+        asio::buffer(buffer.data() + kept, buffer.size() - kept), read_error);
+    if (read_error == asio::error::would_block || read_error == asio::error::try_again) {
+        read_next();
+        return;
+    }
+    if (read_error) {
+        terminate();
+        return;
+    }
+    partial_.clear();
+    loop_.counters().add(loop_.counters().bytes_in, received);
+    last_heard_ms_ = steady_ms();
+    consume(buffer.data(), kept + received);
+    if (state_ != State::closed)
+        read_next();
+}
+
+void WsSession::on_tls_read(const boost::system::error_code& error, std::size_t bytes) {
+    if (state_ == State::closed)
+        return;
+    if (error) {
+        terminate();
+        return;
+    }
+    loop_.counters().add(loop_.counters().bytes_in, bytes);
+    last_heard_ms_ = steady_ms();
+    std::string data = std::move(partial_);
+    partial_.clear();
+    data.append(tls_read_buffer_.data(), bytes);
+    consume(data.data(), data.size());
+    if (state_ != State::closed)
+        read_next();
+}
+
+void WsSession::consume(char* data, std::size_t size) {
+    std::size_t offset = 0;
+    while (state_ != State::closed) {
+        std::size_t consumed = 0;
+        ws::Message message;
+        ws::ProtocolError protocol_error;
+        const auto status = reader_.read(std::span<char>(data + offset, size - offset), consumed,
+                                         message, protocol_error);
+        if (status == ws::MessageReader::Status::error) {
+            loop_.counters().add(loop_.counters().protocol_errors);
+            if (state_ == State::open) {
+                if (protocol_error.close_code == ws::close_code::message_too_big) {
+                    close(protocol_error.close_code, protocol_error.reason,
+                          endpoints::encode_error({}, "MESSAGE_TOO_LARGE",
+                                                  "message is larger than the server accepts"));
+                } else {
+                    close(protocol_error.close_code, protocol_error.reason);
+                }
+            } else {
+                terminate();
+            }
+            return;
+        }
+        if (status == ws::MessageReader::Status::need_more) {
+            offset += consumed;
+            break;
+        }
+        // The message may point into data[offset, offset + consumed): handle it before dropping.
+        handle_message(message);
+        offset += consumed;
+    }
+    if (state_ != State::closed && offset < size)
+        partial_.assign(data + offset, size - offset);
+}
+
+void WsSession::handle_message(const ws::Message& message) {
+    switch (message.opcode) {
+        case ws::Opcode::text:
+            loop_.counters().add(loop_.counters().messages_in);
+            if (state_ == State::open)
+                loop_.server().rooms_endpoint().on_text(message.payload, *this);
+            return;
+        case ws::Opcode::binary:
+            loop_.counters().add(loop_.counters().messages_in);
+            if (state_ == State::open)
+                loop_.server().rooms_endpoint().on_binary(*this);
+            return;
+        case ws::Opcode::ping:
+            if (state_ == State::open) {
+                enqueue(std::make_shared<const std::string>(
+                    ws::encode_frame(ws::Opcode::pong, message.payload)));
+            }
+            return;
+        case ws::Opcode::pong:
+            return;
+        case ws::Opcode::close:
+            handle_close_frame(message.payload);
+            return;
+        case ws::Opcode::continuation:
+            return;
+    }
+}
+
+void WsSession::handle_close_frame(std::string_view payload) {
+    if (state_ == State::open) {
+        // Echo the client's code, as RFC 6455 §5.5.1 asks, then close once it is written.
+        const ws::ClosePayload close_payload = ws::parse_close_payload(payload);
+        const std::uint16_t code = close_payload.code == ws::close_code::no_status
+                                       ? ws::close_code::normal
+                                       : close_payload.code;
+        close(code, {});
+        return;
+    }
+    // We had sent our close first: the handshake is complete.
+    terminate();
+}
+
+// ---- writing ----------------------------------------------------------------------------------
+
+void WsSession::enqueue(SharedFrame frame) {
+    if (state_ == State::closed || close_frame_queued_)
+        return;
+    pending_bytes_ += frame->size();
+    pending_.push_back(std::move(frame));
+    if (pending_bytes_ > loop_.server().settings().limits.max_pending_bytes)
+        slow_consumer_ = true;
+    if (!flush_scheduled_) {
+        flush_scheduled_ = true;
+        loop_.schedule_flush(this);
+    }
+}
+
+void WsSession::deliver(const RoomDelivery& delivery) {
+    if (state_ != State::open)
+        return;
+    enqueue(transport_.deflate && delivery.compressed ? delivery.compressed : delivery.frame);
+}
+
+void WsSession::flush() {
+    flush_scheduled_ = false;
+    if (state_ == State::closed)
+        return;
+    if (slow_consumer_ && state_ == State::open) {
+        close_for_slow_consumer();
+        return;
+    }
+    if (!writing_)
+        start_write();
+}
+
+void WsSession::start_write() {
+    if (pending_.empty() || state_ == State::closed)
+        return;
+    writing_ = true;
+    const std::size_t count = std::min(pending_.size(), kMaxFramesPerWrite);
+    in_flight_.assign(
+        std::make_move_iterator(pending_.begin()),
+        std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(count)));
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(count));
+    write_buffers_.clear();
+    for (const SharedFrame& frame : in_flight_)
+        write_buffers_.emplace_back(frame->data(), frame->size());
+
+    auto self = shared_from_this();
+    auto on_done = [self](const boost::system::error_code& error, std::size_t bytes) {
+        self->on_written(error, bytes);
+    };
+    if (transport_.tls) {
+        asio::async_write(*transport_.tls, write_buffers_, std::move(on_done));
+    } else {
+        asio::async_write(transport_.socket, write_buffers_, std::move(on_done));
+    }
+}
+
+void WsSession::on_written(const boost::system::error_code& error, std::size_t bytes) {
+    writing_ = false;
+    in_flight_.clear();
+    pending_bytes_ -= std::min(pending_bytes_, bytes);
+    if (state_ == State::closed)
+        return;
+    if (error) {
+        terminate();
+        return;
+    }
+    loop_.counters().add(loop_.counters().bytes_out, bytes);
+    if (!pending_.empty()) {
+        start_write();
+        return;
+    }
+    // Large bursts leave capacity behind; idle connections should hold none.
+    if (in_flight_.capacity() > 64) {
+        std::vector<SharedFrame>().swap(in_flight_);
+        std::vector<SharedFrame>().swap(pending_);
+        std::vector<asio::const_buffer>().swap(write_buffers_);
+    }
+    if (state_ == State::closing && close_frame_queued_) {
+        // Our close frame is out: stop sending and wait (bounded) for the client's close.
+        boost::system::error_code ignored;
+        if (!transport_.tls)
+            transport_.socket.shutdown(TcpSocket::shutdown_send, ignored);
+    }
+}
+
+// ---- closing ----------------------------------------------------------------------------------
+
+void WsSession::close(std::uint16_t code, std::string_view reason, std::string json_before) {
+    if (state_ != State::open)
+        return;
+    if (!json_before.empty())
+        reply(std::move(json_before));
+    state_ = State::closing;
+    close_deadline_ms_ = steady_ms() + kCloseGraceMs;
+    leave_all_rooms();
+    enqueue(make_close_frame(code, reason));
+    close_frame_queued_ = true;
+    const std::string id_text = std::to_string(identity_.connection_id);
+    const std::string code_text = std::to_string(code);
+    log(LogLevel::info, "connection.close",
+        {{"connection", id_text},
+         {"user", identity_.user_id},
+         {"code", code_text},
+         {"reason", reason}});
+}
+
+void WsSession::close_for_slow_consumer() {
+    loop_.counters().add(loop_.counters().slow_consumer_drops);
+    const std::string id_text = std::to_string(identity_.connection_id);
+    const std::string pending_text = std::to_string(pending_bytes_);
+    log(LogLevel::warn, "limit.slow_consumer",
+        {{"connection", id_text}, {"user", identity_.user_id}, {"pending_bytes", pending_text}});
+    // Whatever is queued will never be read in time: drop it so the close frame goes next.
+    for (const SharedFrame& frame : pending_)
+        pending_bytes_ -= std::min(pending_bytes_, frame->size());
+    pending_.clear();
+    close(4008, "slow consumer");
+    close_deadline_ms_ = steady_ms() + 1'000;
+}
+
+void WsSession::leave_all_rooms() {
+    const endpoints::RoomsEndpoint& endpoint = loop_.server().rooms_endpoint();
+    std::vector<std::string> rooms;
+    rooms.reserve(memberships_.size());
+    for (const auto& membership : memberships_)
+        rooms.push_back(membership.room->name);
+    for (const std::string& room : rooms)
+        endpoint.announce_leave(room, *this);
+    loop_.rooms().leave_all(*this);
+}
+
+void WsSession::terminate() {
+    if (state_ == State::closed)
+        return;
+    if (state_ == State::open)
+        leave_all_rooms();
+    state_ = State::closed;
+    if (registered_) {
+        registered_ = false;
+        loop_.unregister_session(this);
+        loop_.counters().connections.store(
+            loop_.counters().connections.load(std::memory_order_relaxed) - 1,
+            std::memory_order_relaxed);
+        loop_.server().release_user(identity_.ip, identity_.user_id);
+    }
+    boost::system::error_code ignored;
+    if (transport_.tls) {
+        transport_.tls->lowest_layer().close(ignored);
+    } else {
+        transport_.socket.close(ignored);
+    }
+    pending_.clear();
+    pending_bytes_ = 0;
+}
+
+void WsSession::sweep(std::int64_t now) {
+    if (state_ == State::closing) {
+        if (now >= close_deadline_ms_)
+            terminate();
+        return;
+    }
+    if (state_ != State::open)
+        return;
+    const auto& heartbeat = loop_.server().settings().heartbeat;
+    const std::int64_t silent_for = now - last_heard_ms_;
+    if (silent_for >= heartbeat.pong_timeout.count()) {
+        close(4000, "no pong");
+        return;
+    }
+    if (silent_for >= heartbeat.ping_interval.count() &&
+        now - last_ping_ms_ >= heartbeat.ping_interval.count()) {
+        last_ping_ms_ = now;
+        enqueue(ping_frame());
+    }
+}
+
+// ---- RoomsContext -----------------------------------------------------------------------------
+
+void WsSession::reply(std::string json_text) {
+    if (state_ != State::open)
+        return;
+    enqueue(make_text_frame(json_text));
+}
+
+bool WsSession::is_member(std::string_view room) const {
+    return std::any_of(memberships_.begin(), memberships_.end(),
+                       [room](const auto& membership) { return membership.room->name == room; });
+}
+
+std::size_t WsSession::joined_room_count() const {
+    // The private user room is not counted against the limit.
+    return memberships_.size() - (identity_.user_id.empty() ? 0 : 1);
+}
+
+void WsSession::join(std::string_view room) {
+    loop_.rooms().join(*this, room);
+}
+
+void WsSession::leave(std::string_view room) {
+    loop_.rooms().leave(*this, room);
+}
+
+void WsSession::publish(std::string_view room, std::string_view type,
+                        std::string_view payload_json) {
+    loop_.server().publish(std::string(room), std::string(type), std::string(payload_json),
+                           identity_.user_id, identity_.connection_id);
+}
+
+core::TokenBucket& WsSession::publish_budget(std::string_view namespace_name,
+                                             std::uint32_t per_minute) {
+    for (auto& [name, bucket] : publish_budgets_) {
+        if (name == namespace_name)
+            return bucket;
+    }
+    return publish_budgets_
+        .emplace_back(std::string(namespace_name),
+                      core::TokenBucket(per_minute, 60'000, steady_ms()))
+        .second;
+}
+
+void WsSession::count_rate_limited() {
+    loop_.counters().add(loop_.counters().rate_limited_messages);
+    const std::string id_text = std::to_string(identity_.connection_id);
+    log(LogLevel::warn, "limit.messages", {{"connection", id_text}, {"user", identity_.user_id}});
+}
+
+}  // namespace huddle::net

@@ -1,0 +1,125 @@
+// One WebSocket connection after a successful upgrade: reads and answers client frames, and
+// writes shared frames in order with a bound on unsent bytes (slow consumers are closed).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+
+#include "core/room_registry.hpp"
+#include "core/token_bucket.hpp"
+#include "endpoints/rooms_context.hpp"
+#include "net/shared_frame.hpp"
+#include "net/ws/message_reader.hpp"
+
+namespace huddle::net {
+
+class EventLoop;
+
+using TcpSocket = boost::asio::ip::tcp::socket;
+using TlsStream = boost::asio::ssl::stream<TcpSocket>;
+
+struct SessionIdentity {
+    std::uint64_t connection_id = 0;
+    std::string user_id;
+    std::string ip;
+};
+
+struct SessionTransport {
+    TcpSocket socket;                // the connection, unless TLS owns it
+    std::unique_ptr<TlsStream> tls;  // set for TLS connections
+    std::string early_bytes;         // bytes read after the upgrade request (pipelined frames)
+    bool deflate = false;
+    bool client_no_context_takeover = false;
+};
+
+class WsSession final : public std::enable_shared_from_this<WsSession>,
+                        public endpoints::RoomsContext {
+  public:
+    using Memberships = core::RoomRegistry<WsSession>::Memberships;
+
+    WsSession(EventLoop& loop, SessionTransport transport, SessionIdentity identity);
+    ~WsSession() override;
+
+    // Sends the 101 response (already encoded) and connection.ack, joins the user room, reads.
+    void start(std::string handshake_response);
+
+    std::uint64_t connection_id() const { return identity_.connection_id; }
+    Memberships& memberships() { return memberships_; }
+
+    // Fan-out: queues a shared frame; the loop flushes it with the others of the same batch.
+    void deliver(const RoomDelivery& delivery);
+    void flush();
+
+    // Timers, driven by the loop's sweep: heartbeat, close deadline.
+    void sweep(std::int64_t now_ms);
+
+    // Sends an optional JSON message and a close frame, then closes the connection.
+    void close(std::uint16_t code, std::string_view reason, std::string json_before = {});
+
+    // endpoints::RoomsContext
+    std::string_view user_id() const override { return identity_.user_id; }
+    std::int64_t now_ms() const override;
+    void reply(std::string json_text) override;
+    bool is_member(std::string_view room) const override;
+    std::size_t joined_room_count() const override;
+    void join(std::string_view room) override;
+    void leave(std::string_view room) override;
+    void publish(std::string_view room, std::string_view type,
+                 std::string_view payload_json) override;
+    core::TokenBucket& message_budget() override { return message_budget_; }
+    core::TokenBucket& publish_budget(std::string_view namespace_name,
+                                      std::uint32_t per_minute) override;
+    void count_rate_limited() override;
+
+  private:
+    enum class State : std::uint8_t { open, closing, closed };
+
+    void read_next();
+    void on_plain_readable(const boost::system::error_code& error);
+    void on_tls_read(const boost::system::error_code& error, std::size_t bytes);
+    // Parses `data` (may be edited in place); keeps an incomplete frame for the next read.
+    void consume(char* data, std::size_t size);
+    void handle_message(const ws::Message& message);
+    void handle_close_frame(std::string_view payload);
+
+    void enqueue(SharedFrame frame);
+    void start_write();
+    void on_written(const boost::system::error_code& error, std::size_t bytes);
+    void close_for_slow_consumer();
+    void leave_all_rooms();
+    void terminate();
+
+    EventLoop& loop_;
+    SessionTransport transport_;
+    SessionIdentity identity_;
+    ws::MessageReader reader_;
+    Memberships memberships_;
+    core::TokenBucket message_budget_;
+    std::vector<std::pair<std::string, core::TokenBucket>> publish_budgets_;
+
+    std::string partial_;  // bytes of a frame not yet complete
+    std::vector<char> tls_read_buffer_;
+
+    std::vector<SharedFrame> pending_;    // queued, not yet handed to the socket
+    std::vector<SharedFrame> in_flight_;  // being written
+    std::vector<boost::asio::const_buffer> write_buffers_;
+    std::size_t pending_bytes_ = 0;
+
+    std::int64_t last_heard_ms_ = 0;
+    std::int64_t last_ping_ms_ = 0;
+    std::int64_t close_deadline_ms_ = 0;
+    State state_ = State::open;
+    bool writing_ = false;
+    bool flush_scheduled_ = false;
+    bool slow_consumer_ = false;
+    bool close_frame_queued_ = false;
+    bool registered_ = false;
+};
+
+}  // namespace huddle::net

@@ -367,7 +367,9 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
                                std::move(tls_),
                                {},
                                deflate.enabled,
-                               deflate.client_no_context_takeover};
+                               deflate.client_no_context_takeover,
+                               deflate.enabled && deflate.server_max_window_bits >= 15,
+                               deflate.client_max_window_bits};
     const auto leftover = buffer_.data();
     transport.early_bytes.assign(static_cast<const char*>(leftover.data()), leftover.size());
     if (!transport.tls) {

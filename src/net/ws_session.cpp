@@ -38,7 +38,7 @@ WsSession::WsSession(EventLoop& loop, SessionTransport transport, SessionIdentit
       transport_(std::move(transport)),
       identity_(std::move(identity)),
       reader_(loop.server().settings().limits.max_message_bytes, transport_.deflate,
-              transport_.client_no_context_takeover),
+              transport_.client_no_context_takeover, transport_.client_window_bits),
       message_budget_(loop.server().settings().limits.messages_per_minute, 60'000, steady_ms()) {}
 
 WsSession::~WsSession() = default;
@@ -234,7 +234,8 @@ void WsSession::enqueue(SharedFrame frame) {
 void WsSession::deliver(const RoomDelivery& delivery) {
     if (state_ != State::open)
         return;
-    enqueue(transport_.deflate && delivery.compressed ? delivery.compressed : delivery.frame);
+    enqueue(transport_.send_compressed && delivery.compressed ? delivery.compressed
+                                                              : delivery.frame);
 }
 
 void WsSession::flush() {

@@ -34,8 +34,11 @@ struct SessionTransport {
     TcpSocket socket;                // the connection, unless TLS owns it
     std::unique_ptr<TlsStream> tls;  // set for TLS connections
     std::string early_bytes;         // bytes read after the upgrade request (pipelined frames)
-    bool deflate = false;
+    bool deflate = false;            // permessage-deflate negotiated: the reader inflates
     bool client_no_context_takeover = false;
+    // Shared compressed frames use a 15-bit window: only clients that allow it may get them.
+    bool send_compressed = false;
+    int client_window_bits = 15;
 };
 
 class WsSession final : public std::enable_shared_from_this<WsSession>,

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what the tests need, then builds and runs every test: formatting, unit tests and the
+# real binary against Node clients (sanitizer build), and every fuzz target for a bounded time.
+# Safe to run twice. FUZZ_SECONDS (default 15) sets the time per fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+fuzz_seconds=${FUZZ_SECONDS:-15}
+jobs=$(nproc)
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "dependencies"
+./scripts/install-deps.sh
+
+step "formatting (clang-format --dry-run)"
+git ls-files -co --exclude-standard -- 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'bench/*.cpp' \
+    'bench/*.hpp' 'fuzz/*.cpp' | xargs clang-format --dry-run --Werror
+
+step "build (ASan + UBSan)"
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j "$jobs"
+
+step "unit tests"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir build/asan --output-on-failure -j "$jobs"
+
+step "integration tests (real binary, Node clients)"
+HUDDLE_BIN="$root/build/asan/huddle" ./tests/integration/run.sh
+
+step "fuzz targets (${fuzz_seconds}s each, clang + libFuzzer + ASan/UBSan)"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz --target fuzz_all -j "$jobs"
+for target in build/fuzz/fuzz/fuzz_*; do
+    [[ -x $target && -f $target ]] || continue
+    name=$(basename "$target")
+    corpus="fuzz/corpus/${name#fuzz_}"
+    work=$(mktemp -d)
+    seeds=()
+    [[ -d $corpus ]] && seeds=("$corpus")
+    echo "--- $name"
+    "$target" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$work" "${seeds[@]}" 2>&1 | tail -n 2
+    rm -rf "$work"
+done
+
+step "all tests passed"

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,12 +40,22 @@ struct VerifyResult {
     std::string error;                 // short message when not; never contains the token
 };
 
+namespace detail {
+struct JwtPublicKeys;  // the parsed RS256/ES256 keys; defined in jwt_verifier.cpp
+}  // namespace detail
+
 // Immutable after construction: verify() may be called concurrently from many threads.
+// Owns parsed OpenSSL keys, so it is neither copyable nor movable (hold it by unique_ptr).
 class JwtVerifier {
   public:
     // Throws std::invalid_argument when the settings cannot work (unknown algorithm, HS* without
-    // a secret, RS256/ES256 without a usable public key, negative leeway, ...).
+    // a secret, RS256/ES256 without a usable public key, negative leeway, ...). The public keys
+    // are parsed here, once.
     explicit JwtVerifier(JwtSettings settings);
+    ~JwtVerifier();
+
+    JwtVerifier(const JwtVerifier&) = delete;
+    JwtVerifier& operator=(const JwtVerifier&) = delete;
 
     // Never throws. now_seconds is the current time in seconds since the epoch.
     VerifyResult verify(std::string_view token, std::int64_t now_seconds) const;
@@ -53,6 +64,7 @@ class JwtVerifier {
 
   private:
     JwtSettings settings_;
+    std::unique_ptr<const detail::JwtPublicKeys> keys_;
 };
 
 // Largest token verify() looks at; anything longer is refused unread.

@@ -37,6 +37,19 @@ std::string_view room_name_problem(std::string_view room) {
     return {};
 }
 
+std::string_view user_id_problem(std::string_view user_id) {
+    if (user_id.empty())
+        return "user id is empty";
+    if (user_id.size() > kMaxUserIdBytes)
+        return "user id is longer than 256 bytes";
+    for (char c : user_id) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f)
+            return "user id contains control characters";
+    }
+    return {};
+}
+
 std::string_view namespace_of(std::string_view room) {
     const auto colon = room.find(':');
     return colon == std::string_view::npos ? std::string_view{} : room.substr(0, colon);

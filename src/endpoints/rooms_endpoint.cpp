@@ -47,6 +47,9 @@ void RoomsEndpoint::subscribe(const Request& request, RoomsContext& context) con
     results.reserve(request.rooms.size());
     for (const std::string& room : request.rooms) {
         RoomResult& result = results.emplace_back(RoomResult{room, {}, {}});
+        // The private user room exists from the start, whatever characters the user id has.
+        if (context.is_member(room))
+            continue;
         if (const std::string_view problem = core::room_name_problem(room); !problem.empty()) {
             result.error_code = "INVALID_ROOM";
             result.error_message = problem;
@@ -58,8 +61,6 @@ void RoomsEndpoint::subscribe(const Request& request, RoomsContext& context) con
             result.error_message = access.message;
             continue;
         }
-        if (context.is_member(room))
-            continue;
         if (context.joined_room_count() >= limits_.max_rooms_per_connection) {
             result.error_code = "TOO_MANY_ROOMS";
             result.error_message = "this connection is in as many rooms as allowed";
@@ -76,15 +77,15 @@ void RoomsEndpoint::unsubscribe(const Request& request, RoomsContext& context) c
     results.reserve(request.rooms.size());
     for (const std::string& room : request.rooms) {
         RoomResult& result = results.emplace_back(RoomResult{room, {}, {}});
-        if (const std::string_view problem = core::room_name_problem(room); !problem.empty()) {
-            result.error_code = "INVALID_ROOM";
-            result.error_message = problem;
-            continue;
-        }
         // The private user room is for life; leaving it would silently cut the backend off.
         if (core::namespace_of(room) == "user" && core::room_id_of(room) == context.user_id()) {
             result.error_code = "FORBIDDEN";
             result.error_message = "the private user room cannot be left";
+            continue;
+        }
+        if (const std::string_view problem = core::room_name_problem(room); !problem.empty()) {
+            result.error_code = "INVALID_ROOM";
+            result.error_message = problem;
             continue;
         }
         if (!context.is_member(room))

@@ -1,5 +1,7 @@
 #include "endpoints/rooms_messages.hpp"
 
+#include <cmath>
+
 #include <boost/json.hpp>
 
 #include "endpoints/json_text.hpp"
@@ -84,8 +86,9 @@ Request decode_request(std::string_view text) {
 
     std::string id_json;
     if (const json::value* id = object.if_contains("id")) {
-        if (!id->is_string() && !id->is_number()) {
-            return invalid({}, "INVALID_MESSAGE", "\"id\" must be a string or a number");
+        const bool finite = !id->is_double() || std::isfinite(id->get_double());
+        if ((!id->is_string() && !id->is_number()) || !finite) {
+            return invalid({}, "INVALID_MESSAGE", "\"id\" must be a string or a finite number");
         }
         id_json = json::serialize(*id);
     }

@@ -338,7 +338,7 @@ void route_http_request(const SessionPtr& session, const HttpRequest& request) {
         if (slash != std::string_view::npos && slash > 0) {
             const std::string user = percent_decoded(rest.substr(0, slash));
             const std::string_view verb = rest.substr(slash + 1);
-            if (!core::room_name_problem("user:" + user).empty()) {
+            if (!core::user_id_problem(user).empty()) {
                 session->respond(400, error_body("INVALID_REQUEST", "invalid user id"));
                 return;
             }

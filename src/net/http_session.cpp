@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include "core/room_name.hpp"
 #include "endpoints/credentials.hpp"
 #include "endpoints/rooms_messages.hpp"
 #include "net/clock.hpp"
@@ -309,8 +310,13 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
         return;
     }
 
-    const ws::DeflateAgreement deflate = ws::negotiate_permessage_deflate(
-        request[http::field::sec_websocket_extensions], settings.server.permessage_deflate);
+    // Asking clients to reset their compression context lets the reader drop its ~40 KiB
+    // inflater after each message, so compressed connections stay small when idle.
+    ws::DeflateOptions deflate_options;
+    deflate_options.require_client_no_context_takeover = true;
+    const ws::DeflateAgreement deflate =
+        ws::negotiate_permessage_deflate(request[http::field::sec_websocket_extensions],
+                                         settings.server.permessage_deflate, deflate_options);
     std::string handshake =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
         "Connection: Upgrade\r\nSec-WebSocket-Accept: ";
@@ -352,6 +358,12 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
             return;
         }
         user_id = std::move(verified.identity->subject);
+        if (const std::string_view problem = core::user_id_problem(user_id); !problem.empty()) {
+            server.record_failed_auth(ip_);
+            server.counters().auth_failures.fetch_add(1, std::memory_order_relaxed);
+            refuse_upgrade(std::move(handshake), "UNAUTHORIZED", problem, 4401);
+            return;
+        }
     }
 
     const core::AdmissionDecision slot = server.admit_user(ip_, user_id);

@@ -16,7 +16,9 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/obj_mac.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -279,6 +281,128 @@ TEST(JwtVerifier, RefusesTamperedPayload) {
     const auto forged = original.substr(0, first_dot + 1) + base64url(payload(claims)) +
                         original.substr(second_dot);
     expect_refused(verifier.verify(forged, kNow), "invalid signature");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signature shapes (RS256 and ES256 are checked with OpenSSL EVP on keys parsed once)
+
+// Like digest_sign, with any digest and, for RSA keys, any padding (0 keeps the default).
+std::string digest_sign_with(EVP_PKEY* key, const EVP_MD* digest, int rsa_padding,
+                             std::string_view data) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                    &EVP_MD_CTX_free);
+    EVP_PKEY_CTX* key_context = nullptr;
+    EXPECT_EQ(EVP_DigestSignInit(context.get(), &key_context, digest, nullptr, key), 1);
+    if (rsa_padding != 0) {
+        EXPECT_EQ(EVP_PKEY_CTX_set_rsa_padding(key_context, rsa_padding), 1);
+    }
+    std::size_t length = 0;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+    EXPECT_EQ(EVP_DigestSign(context.get(), nullptr, &length, bytes, data.size()), 1);
+    std::string signature(length, '\0');
+    EXPECT_EQ(EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()),
+                             &length, bytes, data.size()),
+              1);
+    signature.resize(length);
+    return signature;
+}
+
+// A token for `algorithm` whose signature bytes are `signature` (not base64url yet).
+std::string token_with_signature(std::string_view algorithm, std::string_view signature) {
+    return signing_input(header_for(algorithm), payload(claims_valid_now())) + "." +
+           base64url(signature);
+}
+
+std::string es256_input() {
+    return signing_input(header_for("ES256"), payload(claims_valid_now()));
+}
+
+std::string rs256_input() {
+    return signing_input(header_for("RS256"), payload(claims_valid_now()));
+}
+
+// The order n of P-256 as 32 big-endian bytes.
+std::string p256_order_bytes() {
+    std::unique_ptr<EC_GROUP, decltype(&EC_GROUP_free)> group(
+        EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1), &EC_GROUP_free);
+    std::string order(32, '\0');
+    EXPECT_EQ(BN_bn2binpad(EC_GROUP_get0_order(group.get()),
+                           reinterpret_cast<unsigned char*>(order.data()), 32),
+              32);
+    return order;
+}
+
+TEST(JwtVerifier, RefusesEs256SignatureOfWrongLength) {
+    const JwtVerifier verifier(all_algorithms_settings());
+    const std::string der = digest_sign(keys().ec.get(), es256_input());
+    const std::string raw = der_to_raw_p256(der);
+    ASSERT_EQ(raw.size(), 64U);
+    ASSERT_TRUE(verifier.verify(token_with_signature("ES256", raw), kNow).identity);
+
+    const std::vector<std::string> wrong_lengths{
+        der,                         // OpenSSL's DER form (70 to 72 bytes) is not JWS
+        raw.substr(0, 63),           // truncated
+        raw + std::string(1, '\0'),  // trailing byte
+        std::string(1, '\0') + raw,  // leading zero byte
+        raw.substr(0, 32),           // r alone
+        raw + raw,                   // 128 bytes
+        std::string(1, '\0') + raw.substr(0, 32) + std::string(1, '\0') + raw.substr(32),  // 66
+        std::string(96, '\x01'),  // ES384-sized
+        std::string(1, '\x01'),
+    };
+    for (const auto& signature : wrong_lengths) {
+        expect_refused(verifier.verify(token_with_signature("ES256", signature), kNow),
+                       "invalid signature");
+    }
+}
+
+TEST(JwtVerifier, RefusesEs256SignatureWithRAndSSwapped) {
+    const JwtVerifier verifier(all_algorithms_settings());
+    const std::string raw = der_to_raw_p256(digest_sign(keys().ec.get(), es256_input()));
+    ASSERT_TRUE(verifier.verify(token_with_signature("ES256", raw), kNow).identity);
+    const std::string swapped = raw.substr(32) + raw.substr(0, 32);
+    ASSERT_NE(swapped, raw);
+    expect_refused(verifier.verify(token_with_signature("ES256", swapped), kNow),
+                   "invalid signature");
+}
+
+TEST(JwtVerifier, RefusesEs256SignatureWithScalarOutOfRange) {
+    const JwtVerifier verifier(all_algorithms_settings());
+    const std::string raw = der_to_raw_p256(digest_sign(keys().ec.get(), es256_input()));
+    const std::string r = raw.substr(0, 32);
+    const std::string s = raw.substr(32);
+    const std::string zero(32, '\0');
+    const std::string order = p256_order_bytes();
+    const std::string all_ones(32, '\xff');
+    for (const auto& signature :
+         {zero + s, r + zero, zero + zero, order + s, r + order, all_ones + s, r + all_ones}) {
+        expect_refused(verifier.verify(token_with_signature("ES256", signature), kNow),
+                       "invalid signature");
+    }
+}
+
+TEST(JwtVerifier, RefusesRs256SignatureOfWrongPaddingDigestOrLength) {
+    const JwtVerifier verifier(all_algorithms_settings());
+    EVP_PKEY* key = keys().rsa.get();
+    const std::string input = rs256_input();
+    const std::string valid = digest_sign_with(key, EVP_sha256(), RSA_PKCS1_PADDING, input);
+    ASSERT_EQ(valid.size(), 256U);
+    ASSERT_TRUE(verifier.verify(token_with_signature("RS256", valid), kNow).identity);
+
+    const std::vector<std::string> wrong{
+        digest_sign_with(key, EVP_sha256(), RSA_PKCS1_PSS_PADDING, input),  // PS256, not RS256
+        digest_sign_with(key, EVP_sha512(), RSA_PKCS1_PADDING, input),      // RS512
+        digest_sign_with(key, EVP_sha1(), RSA_PKCS1_PADDING, input),
+        std::string(1, '\0') + valid,  // 257 bytes, same number
+        valid.substr(1),               // 255 bytes
+        valid + std::string(1, '\0'),
+        std::string(256, '\0'),
+        std::string(256, '\xff'),  // not below the modulus
+    };
+    for (const auto& signature : wrong) {
+        expect_refused(verifier.verify(token_with_signature("RS256", signature), kNow),
+                       "invalid signature");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -770,6 +894,79 @@ TEST(JwtVerifier, VerifiesConcurrentlyFromManyThreads) {
     for (auto& thread : threads) {
         thread.join();
     }
+    EXPECT_EQ(wrong_answers.load(), 0);
+}
+
+// 4 threads x 1000 verifications on one const verifier, cycling through valid and forged tokens
+// of every algorithm; each answer (subject or error) must be the one a single thread gets.
+TEST(JwtVerifier, VerifiesMixedAlgorithmsConcurrently) {
+    const JwtVerifier verifier(all_algorithms_settings());
+    struct Case {
+        std::string token;
+        std::string subject;  // expected subject, or empty when refused
+        std::string error;    // expected error when refused
+    };
+    std::vector<Case> cases;
+    for (int i = 0; i < 6; ++i) {
+        auto claims = claims_valid_now();
+        const std::string subject = "user-" + std::to_string(i);
+        claims["sub"] = subject;
+        const std::string body = payload(claims);
+        const std::string es_input = signing_input(header_for("ES256"), body);
+        const std::string es_raw = der_to_raw_p256(digest_sign(keys().ec.get(), es_input));
+        cases.push_back({hs_token("HS256", kSecret, body), subject, {}});
+        cases.push_back({hs_token("HS384", kSecret, body), subject, {}});
+        cases.push_back({hs_token("HS512", kSecret, body), subject, {}});
+        cases.push_back({rs256_token(keys().rsa.get(), body), subject, {}});
+        cases.push_back({es_input + "." + base64url(es_raw), subject, {}});
+        cases.push_back({rs256_token(keys().other_rsa.get(), body), {}, "invalid signature"});
+        cases.push_back({es256_token(keys().other_ec.get(), body), {}, "invalid signature"});
+        cases.push_back({es_input + "." + base64url(es_raw.substr(32) + es_raw.substr(0, 32)),
+                         {},
+                         "invalid signature"});
+        cases.push_back(
+            {es_input + "." + base64url(es_raw.substr(0, 63)), {}, "invalid signature"});
+        cases.push_back({hs_token("HS256", "another secret", body), {}, "invalid signature"});
+        auto expired = claims;
+        expired["exp"] = kNow - 3600;
+        cases.push_back({rs256_token(keys().rsa.get(), payload(expired)), {}, "token expired"});
+        cases.push_back({es256_token(keys().ec.get(), payload(expired)), {}, "token expired"});
+    }
+    // The expectations themselves are checked single-threaded first.
+    const auto matches = [&](const Case& expected) {
+        const auto result = verifier.verify(expected.token, kNow);
+        if (expected.subject.empty()) {
+            return !result.identity && result.error == expected.error;
+        }
+        return result.identity && result.identity->subject == expected.subject &&
+               result.error.empty();
+    };
+    for (const auto& expected : cases) {
+        ASSERT_TRUE(matches(expected)) << expected.token;
+    }
+
+    constexpr int kThreads = 4;
+    constexpr int kTokensPerThread = 1000;
+    std::atomic<int> wrong_answers{0};
+    std::atomic<int> verified{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kTokensPerThread; ++i) {
+                // Different strides (coprime to the 72 cases) so that each thread visits every
+                // case while the threads hit different algorithms at the same moment.
+                const auto index = static_cast<std::size_t>(i * (6 * t + 1) + t) % cases.size();
+                if (!matches(cases[index])) {
+                    ++wrong_answers;
+                }
+                ++verified;
+            }
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    EXPECT_EQ(verified.load(), kThreads * kTokensPerThread);
     EXPECT_EQ(wrong_answers.load(), 0);
 }
 

@@ -289,17 +289,19 @@ std::vector<SettingDescriptor> build_table() {
     t.push_back(describe(
         "limits.max_message_bytes", T::size, &S::limits, &LimitSettings::max_message_bytes,
         "Largest message a client may send (bigger: closed with 1009)", {.range = {1, kGiB}}));
-    t.push_back(describe(
-        "limits.messages_per_minute", T::integer, &S::limits, &LimitSettings::messages_per_minute,
-        "Messages a connection may send per minute (token bucket)", {.range = {1, kU32Max}}));
+    t.push_back(describe("limits.messages_per_minute", T::integer, &S::limits,
+                         &LimitSettings::messages_per_minute,
+                         "Messages a connection may send per minute (token bucket; 0 = unlimited)",
+                         {.range = {0, kU32Max}}));
     t.push_back(describe("limits.handshakes_per_ip_per_minute", T::integer, &S::limits,
                          &LimitSettings::handshakes_per_ip_per_minute,
-                         "WebSocket handshakes accepted per client IP per minute",
-                         {.range = {1, kU32Max}}));
-    t.push_back(describe("limits.failed_auths_per_ip_per_minute", T::integer, &S::limits,
-                         &LimitSettings::failed_auths_per_ip_per_minute,
-                         "Failed authentications per client IP per minute before refusing the IP",
-                         {.range = {1, kU32Max}}));
+                         "WebSocket handshakes accepted per client IP per minute (0 = unlimited)",
+                         {.range = {0, kU32Max}}));
+    t.push_back(describe(
+        "limits.failed_auths_per_ip_per_minute", T::integer, &S::limits,
+        &LimitSettings::failed_auths_per_ip_per_minute,
+        "Failed authentications per client IP per minute before refusing the IP (0 = unlimited)",
+        {.range = {0, kU32Max}}));
     t.push_back(describe("limits.max_connections_per_user", T::integer, &S::limits,
                          &LimitSettings::max_connections_per_user,
                          "Open connections per user; 0 = unlimited", {.range = {0, kU32Max}}));

@@ -79,9 +79,12 @@ std::string find_token(const CredentialSources& sources, std::string_view query_
     if (authorization.size() > kBearer.size()) {
         bool is_bearer = true;
         for (std::size_t i = 0; i < kBearer.size(); ++i) {
-            const char a = authorization[i];
-            const char b = kBearer[i];
-            if ((a | 0x20) != (b | 0x20))
+            const char c = authorization[i];
+            const char lower = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+            const char expected = kBearer[i] >= 'A' && kBearer[i] <= 'Z'
+                                      ? static_cast<char>(kBearer[i] - 'A' + 'a')
+                                      : kBearer[i];
+            if (lower != expected)
                 is_bearer = false;
         }
         if (is_bearer)

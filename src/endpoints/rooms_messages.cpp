@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "endpoints/json_checks.hpp"
 #include "endpoints/json_text.hpp"
 
 namespace huddle::endpoints {
@@ -66,6 +67,10 @@ Request decode_publish(const json::object& object, std::string id_json) {
     request.room = std::move(*room);
     request.type = std::move(*type);
     const json::value* payload = object.if_contains("payload");
+    if (payload != nullptr && holds_non_finite_number(*payload)) {
+        return invalid(std::move(request.id_json), "INVALID_MESSAGE",
+                       "payload holds a number too large for a double");
+    }
     request.payload_json = payload == nullptr ? "null" : json::serialize(*payload);
     return request;
 }

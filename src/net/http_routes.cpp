@@ -6,6 +6,7 @@
 
 #include "core/room_name.hpp"
 #include "endpoints/credentials.hpp"
+#include "endpoints/json_checks.hpp"
 #include "endpoints/json_text.hpp"
 #include "net/event_loop.hpp"
 #include "net/server.hpp"
@@ -69,6 +70,16 @@ std::string payload_text(const json::object& body) {
     return payload == nullptr ? "null" : json::serialize(*payload);
 }
 
+// Answers 400 itself when the payload cannot be passed on as JSON.
+bool payload_is_valid(const SessionPtr& session, const json::object& body) {
+    const json::value* payload = body.if_contains("payload");
+    if (payload == nullptr || !endpoints::holds_non_finite_number(*payload))
+        return true;
+    session->respond(
+        400, error_body("INVALID_REQUEST", "payload holds a number too large for a double"));
+    return false;
+}
+
 void api_publish(const SessionPtr& session, const HttpRequest& request) {
     auto body = parse_body(session, request);
     if (!body)
@@ -111,6 +122,8 @@ void api_publish(const SessionPtr& session, const HttpRequest& request) {
             return;
         }
     }
+    if (!payload_is_valid(session, *body))
+        return;
     const std::string payload = payload_text(*body);
     const std::string user_id(string_or_empty(*body, "userId"));
     Server& server = session->loop().server();
@@ -135,6 +148,8 @@ void api_send_to_user(const SessionPtr& session, const HttpRequest& request,
         session->respond(400, error_body("INVALID_REQUEST", "\"type\" must be a non-empty string"));
         return;
     }
+    if (!payload_is_valid(session, *body))
+        return;
     session->loop().server().publish("user:" + user, std::string(type), payload_text(*body),
                                      std::string(string_or_empty(*body, "userId")), 0);
     session->respond(200, "{\"ok\":true}");

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# Runs one load scenario against Huddle and its peers, side by side, several times each.
+#
+#   bench/run.sh [-s SCENARIO] [-S SERVERS] [-r RUNS] [-- extra huddle-loadgen options]
+#
+#   -s  fanout (default) | rate | rooms | idle | connect
+#   -S  servers, comma or space separated: huddle,ws,uws,socketio (default: all four)
+#   -r  runs per server (default 3)
+#   --  everything after is passed to huddle-loadgen (e.g. -- --connections 5000 --duration 5)
+#
+# Environment:
+#   HUDDLE_BIN      huddle binary (default build/release/huddle)
+#   HUDDLE_BENCH_CONFIG  huddle config file (default bench/huddle-bench.toml)
+#   HUDDLE_TOKEN    token for huddle (default: `$HUDDLE_BIN token --sub bench --ttl 1h`)
+#   HUDDLE_READY_CHECK, HUDDLE_SUBSCRIBE, HUDDLE_PUBLISH  loadgen templates for huddle
+#   LOADGEN_BIN     load generator (default: built here in build/bench-release)
+#   SERVER_CPU      core for the server (default 0); LOADGEN_CPU: core for the loadgen (default 1)
+#   BASE_PORT       huddle on BASE_PORT, ws +1, uws +2, socketio +3 (default 3300)
+#
+# The server runs on one core (taskset), the loadgen on the other. Each run starts a fresh server.
+# Output: per-run logs and a JSON line per run under bench/results/, a markdown table on stdout.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+SCENARIO=${SCENARIO:-fanout}
+SERVERS=${SERVERS:-huddle ws uws socketio}
+RUNS=${RUNS:-3}
+SERVER_CPU=${SERVER_CPU:-0}
+LOADGEN_CPU=${LOADGEN_CPU:-1}
+BASE_PORT=${BASE_PORT:-3300}
+HUDDLE_BIN=${HUDDLE_BIN:-$ROOT/build/release/huddle}
+
+usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+while getopts "s:S:r:h" opt; do
+    case $opt in
+        s) SCENARIO=$OPTARG ;;
+        S) SERVERS=$OPTARG ;;
+        r) RUNS=$OPTARG ;;
+        h) usage; exit 0 ;;
+        *) usage >&2; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+[[ ${1:-} == "--" ]] && shift
+EXTRA=("$@")
+SERVERS=${SERVERS//,/ }
+case $SCENARIO in fanout | rate | rooms | idle | connect) ;; *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;; esac
+
+log() { printf '[run.sh] %s\n' "$*" >&2; }
+
+# --- Huddle: the one place to adjust how the server is started and addressed -----------------
+# Started as: HUDDLE_BIN --port P --threads 1 --host 127.0.0.1 --config bench/huddle-bench.toml
+# (per-client limits off, quiet logs), in the run's results folder (its ./data goes there).
+# Edit here when the server's flags change.
+huddle_config_args() {
+    local config=${HUDDLE_BENCH_CONFIG:-$BENCH/huddle-bench.toml}
+    if [[ -f $config ]]; then printf '%s\n' --config "$config"; fi
+}
+start_huddle() {
+    local port=$1 args
+    mapfile -t args < <(huddle_config_args)
+    (cd "$RUN_DIR" && exec taskset -c "$SERVER_CPU" "$HUDDLE_BIN" "${args[@]}" \
+        --port "$port" --threads 1 --host 127.0.0.1) &
+    SERVER_PID=$!
+}
+huddle_token() {
+    local args
+    mapfile -t args < <(huddle_config_args)
+    (cd "$RUN_DIR" && "$HUDDLE_BIN" "${args[@]}" token --sub bench --ttl 1h 2>/dev/null | tail -1)
+}
+huddle_loadgen_args() {
+    local port=$1
+    printf '%s\n' --url "ws://127.0.0.1:$port/ws?token={token}" --token "$HUDDLE_TOKEN" \
+        --ready-check "${HUDDLE_READY_CHECK:-\"ok\":true}"
+    # The loadgen's default templates are the rooms JSON protocol; override them if needed.
+    if [[ -n ${HUDDLE_SUBSCRIBE:-} ]]; then printf '%s\n' --subscribe "$HUDDLE_SUBSCRIBE"; fi
+    if [[ -n ${HUDDLE_PUBLISH:-} ]]; then printf '%s\n' --publish "$HUDDLE_PUBLISH"; fi
+}
+
+# --- Peers -----------------------------------------------------------------------------------
+start_peer() {
+    local script=$1 port=$2
+    taskset -c "$SERVER_CPU" node "$BENCH/peers/$script" "$port" &
+    SERVER_PID=$!
+}
+peer_loadgen_args() {
+    local name=$1 port=$2
+    if [[ $name == socketio ]]; then
+        printf '%s\n' --protocol socketio \
+            --url "ws://127.0.0.1:$port/socket.io/?EIO=4&transport=websocket" --ready-check '"ok":true'
+    else
+        printf '%s\n' --url "ws://127.0.0.1:$port/ws" --ready-check '"ok":true'
+    fi
+}
+
+port_of() {
+    case $1 in huddle) echo $((BASE_PORT)) ;; ws) echo $((BASE_PORT + 1)) ;;
+        uws) echo $((BASE_PORT + 2)) ;; socketio) echo $((BASE_PORT + 3)) ;; esac
+}
+
+# --- Build and install -----------------------------------------------------------------------
+build_loadgen() {
+    if [[ -n ${LOADGEN_BIN:-} ]]; then
+        LOADGEN=$LOADGEN_BIN
+        return
+    fi
+    local dir="$ROOT/build/bench-release"
+    LOADGEN="$dir/bench/huddle-loadgen"
+    local f stale=0
+    [[ -x $LOADGEN ]] || stale=1
+    for f in "$BENCH"/loadgen/*.cpp "$BENCH"/loadgen/*.hpp; do
+        [[ $f -nt $LOADGEN ]] && stale=1
+    done
+    ((stale)) || return 0
+    log "building huddle-loadgen (release)"
+    if cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHUDDLE_TESTS=OFF \
+        >"$RESULTS_DIR/cmake.log" 2>&1 &&
+        cmake --build "$dir" -j1 --target huddle-loadgen >>"$RESULTS_DIR/cmake.log" 2>&1; then
+        return
+    fi
+    # The load generator needs nothing of the server: build it alone if the project does not
+    # configure (yet).
+    log "project build failed (see $RESULTS_DIR/cmake.log); compiling the loadgen alone"
+    LOADGEN="$ROOT/build/bench-loadgen/huddle-loadgen"
+    mkdir -p "$(dirname "$LOADGEN")"
+    g++ -std=c++20 -O2 -DNDEBUG -Wall -Wextra -Wpedantic -Wshadow -Werror \
+        "$BENCH"/loadgen/*.cpp -o "$LOADGEN" -lcrypto -pthread
+}
+
+install_peers() {
+    local need=0 s
+    for s in $SERVERS; do [[ $s != huddle ]] && need=1; done
+    ((need)) || return 0
+    command -v node >/dev/null || { echo "node is needed for the peer servers" >&2; exit 1; }
+    if [[ ! -d $BENCH/peers/node_modules || $BENCH/peers/package-lock.json -nt $BENCH/peers/node_modules ]]; then
+        log "installing peer servers (npm)"
+        if [[ -f $BENCH/peers/package-lock.json ]]; then
+            (cd "$BENCH/peers" && npm ci --no-audit --no-fund >&2)
+        else
+            (cd "$BENCH/peers" && npm install --no-audit --no-fund >&2)
+        fi
+        touch "$BENCH/peers/node_modules"
+    fi
+}
+
+# --- Process helpers -------------------------------------------------------------------------
+cpu_seconds() { # utime + stime of a process, in seconds
+    local pid=$1 stat
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || { echo 0; return; }
+    stat=${stat##*) }
+    # shellcheck disable=SC2086
+    set -- $stat
+    echo "${12} ${13} $(getconf CLK_TCK)" | awk '{printf "%.3f", ($1 + $2) / $3}'
+}
+
+wait_ready() { # wait for "listening" in the log (peers) or for the port to accept (huddle)
+    local port=$1 logfile=$2
+    for _ in $(seq 1 200); do
+        kill -0 "$SERVER_PID" 2>/dev/null || return 1
+        if grep -q '^listening' "$logfile" 2>/dev/null; then return 0; fi
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.05
+    done
+    return 1
+}
+
+stop_server() {
+    [[ -n ${SERVER_PID:-} ]] || return 0
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+}
+trap stop_server EXIT
+trap 'stop_server; exit 130' INT TERM
+
+# --- Main ------------------------------------------------------------------------------------
+RESULTS_DIR="$BENCH/results"
+mkdir -p "$RESULTS_DIR"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RUN_DIR="$RESULTS_DIR/$STAMP-$SCENARIO"
+RESULTS="$RESULTS_DIR/$STAMP-$SCENARIO.jsonl"
+mkdir -p "$RUN_DIR"
+
+ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+log "open files limit $(ulimit -n)"
+
+build_loadgen
+install_peers
+
+if [[ " $SERVERS " == *" huddle "* ]]; then
+    if [[ ! -x $HUDDLE_BIN ]]; then
+        log "no huddle binary at $HUDDLE_BIN: skipping huddle (set HUDDLE_BIN)"
+        SERVERS=$(echo " $SERVERS " | sed 's/ huddle / /')
+    elif [[ -z ${HUDDLE_TOKEN:-} ]]; then
+        HUDDLE_TOKEN=$(huddle_token)
+    fi
+fi
+
+# Huddle takes publishes from room members only: in fanout and rate the publisher subscribes too,
+# for every server alike (the peers, like Huddle, do not send a message back to its sender).
+COMMON=()
+case $SCENARIO in fanout | rate) COMMON=(--publisher-subscribes) ;; esac
+
+GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+NODE_VERSION=$(node --version 2>/dev/null || echo none)
+log "scenario $SCENARIO, servers: $SERVERS, $RUNS run(s) each; loadgen $LOADGEN"
+log "server on core $SERVER_CPU, loadgen on core $LOADGEN_CPU; results in $RESULTS"
+
+for server in $SERVERS; do
+    port=$(port_of "$server")
+    for run in $(seq 1 "$RUNS"); do
+        slog="$RUN_DIR/$server-$run.server.log"
+        llog="$RUN_DIR/$server-$run.loadgen.log"
+        case $server in
+            huddle) start_huddle "$port" >"$slog" 2>&1 ;;
+            ws) start_peer ws-server.mjs "$port" >"$slog" 2>&1 ;;
+            uws) start_peer uws-server.mjs "$port" >"$slog" 2>&1 ;;
+            socketio) start_peer socketio-server.mjs "$port" >"$slog" 2>&1 ;;
+            *) echo "unknown server $server" >&2; exit 2 ;;
+        esac
+        if ! wait_ready "$port" "$slog"; then
+            log "$server did not start (see $slog)"
+            stop_server
+            continue
+        fi
+        if [[ $server == huddle ]]; then
+            mapfile -t target < <(huddle_loadgen_args "$port")
+        else
+            mapfile -t target < <(peer_loadgen_args "$server" "$port")
+        fi
+        cpu_before=$(cpu_seconds "$SERVER_PID")
+        t0=$(date +%s.%N)
+        log "$server run $run/$RUNS (pid $SERVER_PID, port $port)"
+        rc=0
+        taskset -c "$LOADGEN_CPU" "$LOADGEN" --scenario "$SCENARIO" "${target[@]}" \
+            --server-pid "$SERVER_PID" --label "$server" --quiet "${COMMON[@]}" "${EXTRA[@]}" \
+            >"$llog" 2>&1 || rc=$?
+        t1=$(date +%s.%N)
+        cpu_after=$(cpu_seconds "$SERVER_PID")
+        stop_server
+        grep -v '^RESULT ' "$llog" | sed 's/^/    /' >&2
+        result=$(grep '^RESULT ' "$llog" | tail -1 | cut -c8-)
+        if [[ -z $result ]]; then
+            log "$server run $run: no RESULT line (exit $rc, see $llog)"
+            continue
+        fi
+        node -e '
+            const [line, server, run, cpu0, cpu1, t0, t1, rc, git, nodev] = process.argv.slice(1);
+            const r = JSON.parse(line);
+            Object.assign(r, { server, run: Number(run), exit_code: Number(rc), git, node: nodev,
+              server_cpu_total_s: Number((cpu1 - cpu0).toFixed(3)),
+              wall_s: Number((t1 - t0).toFixed(3)) });
+            console.log(JSON.stringify(r));
+        ' "$result" "$server" "$run" "$cpu_before" "$cpu_after" "$t0" "$t1" "$rc" "$GIT_REV" \
+            "$NODE_VERSION" >>"$RESULTS"
+    done
+done
+
+if [[ -s $RESULTS ]]; then
+    node "$BENCH/summarize.mjs" "$RESULTS"
+else
+    log "no results"
+    exit 1
+fi

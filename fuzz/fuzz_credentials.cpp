@@ -3,7 +3,7 @@
 // Input: request target, Authorization value and Cookie value, separated by 0x00 bytes. Checks:
 // the path is the part of the target before '?'; a query parameter's decoded value is never
 // longer than the raw target; a non-empty "token" query parameter is always the token found
-// (query first); a token from the header or a cookie has no surrounding blanks.
+// (query first); otherwise a token is a piece of the Authorization or Cookie value.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -26,10 +26,6 @@ std::string_view next_part(std::string_view& rest) {
     return part;
 }
 
-bool blank(char c) {
-    return c == ' ' || c == '\t';
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -49,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         huddle::endpoints::find_query_parameter(sources.target, "token", query_token);
     check(in_query || query_token.empty());
     check(query_token.size() <= sources.target.size());
-    check(in_query == (sources.target.find('?') != std::string_view::npos && in_query));
+    check(!in_query || sources.target.find('?') != std::string_view::npos);
 
     // Any name, picked from the authorization part, behaves the same way.
     std::string other;
@@ -61,7 +57,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!query_token.empty()) {
         check(token == query_token);
     } else if (!token.empty()) {
-        check(!blank(token.front()) && !blank(token.back()));
         // It came from the header or a cookie, so it is a piece of one of them.
         check(sources.authorization.find(token) != std::string_view::npos ||
               sources.cookie.find(token) != std::string_view::npos);

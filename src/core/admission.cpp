@@ -77,8 +77,9 @@ void Admission::on_closed(std::string_view ip, std::string_view user) {
 void Admission::forget_idle(std::int64_t now_ms) {
     for (auto it = per_ip_.begin(); it != per_ip_.end();) {
         IpState& state = it->second;
-        if (state.connections == 0 && !state.failed_auth_exhausted &&
-            state.handshakes.full(now_ms) && state.failed_auths.full(now_ms)) {
+        // Full buckets mean any earlier refusal has expired too.
+        if (state.connections == 0 && state.handshakes.full(now_ms) &&
+            state.failed_auths.full(now_ms)) {
             it = per_ip_.erase(it);
         } else {
             ++it;

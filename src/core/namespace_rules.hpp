@@ -36,7 +36,8 @@ class NamespaceTable {
   public:
     explicit NamespaceTable(std::vector<NamespaceSettings> namespaces);
 
-    // The rules for a room; rooms of unknown namespaces get "*" (or a closed default if absent).
+    // The rules for a room; rooms of unknown namespaces get "*" (without one: open to any
+    // authenticated user, read-only).
     const NamespaceSettings& rules_for(std::string_view room) const;
 
     AccessDecision may_subscribe(std::string_view room, std::string_view user_id) const;

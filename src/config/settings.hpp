@@ -19,7 +19,7 @@ using core::NamespaceSettings;
 struct ServerSettings {
     std::string host = "0.0.0.0";
     std::uint16_t port = 3000;
-    unsigned threads = 0;  // event loops; 0 = one per core
+    unsigned threads = 0;       // event loops; 0 = one per core
     std::string tls_cert_file;  // TLS on when both are set
     std::string tls_key_file;
     std::vector<std::string> allowed_origins;  // empty = any Origin (and requests without one)
@@ -49,13 +49,13 @@ struct ApiSettings {
 
 struct LimitSettings {
     std::size_t max_message_bytes = 64 * 1024;
-    std::uint32_t messages_per_minute = 100;        // per connection, token bucket
+    std::uint32_t messages_per_minute = 100;  // per connection, token bucket
     std::uint32_t handshakes_per_ip_per_minute = 120;
     std::uint32_t failed_auths_per_ip_per_minute = 10;
-    std::uint32_t max_connections_per_user = 20;    // 0 = unlimited
-    std::uint32_t max_connections_per_ip = 1000;    // 0 = unlimited
+    std::uint32_t max_connections_per_user = 20;  // 0 = unlimited
+    std::uint32_t max_connections_per_ip = 1000;  // 0 = unlimited
     std::uint32_t max_rooms_per_connection = 100;
-    std::size_t max_pending_bytes = 1024 * 1024;    // unsent bytes before "slow consumer"
+    std::size_t max_pending_bytes = 1024 * 1024;  // unsent bytes before "slow consumer"
     std::chrono::milliseconds handshake_timeout{10'000};
 };
 
@@ -67,7 +67,7 @@ struct HeartbeatSettings {
 enum class LogFormat { automatic, json, text };
 
 struct LogSettings {
-    std::string level = "info";  // error, warn, info, debug
+    std::string level = "info";               // error, warn, info, debug
     LogFormat format = LogFormat::automatic;  // text on a terminal, JSON otherwise
 };
 

@@ -32,6 +32,7 @@ HUDDLE_BIN="$root/build/asan/huddle" ./tests/integration/run.sh
 step "fuzz targets (${fuzz_seconds}s each, clang + libFuzzer + ASan/UBSan)"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --target fuzz_all -j "$jobs"
+mkdir -p build/fuzz-artifacts
 for target in build/fuzz/fuzz/fuzz_*; do
     [[ -x $target && -f $target ]] || continue
     name=$(basename "$target")
@@ -40,8 +41,14 @@ for target in build/fuzz/fuzz/fuzz_*; do
     seeds=()
     [[ -d $corpus ]] && seeds=("$corpus")
     echo "--- $name"
-    "$target" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$work" "${seeds[@]}" 2>&1 | tail -n 2
-    rm -rf "$work"
+    if ! "$target" -max_total_time="$fuzz_seconds" -print_final_stats=0 \
+        -artifact_prefix="build/fuzz-artifacts/$name-" "$work" "${seeds[@]}" >"$work.log" 2>&1; then
+        tail -n 40 "$work.log"
+        echo "$name failed; the input is in build/fuzz-artifacts/ (add it to $corpus once fixed)"
+        exit 1
+    fi
+    tail -n 1 "$work.log"
+    rm -rf "$work" "$work.log"
 done
 
 step "all tests passed"

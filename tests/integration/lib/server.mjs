@@ -145,6 +145,8 @@ async function startOnce({ env, config, args, readyTimeoutMs }) {
         ...BASE_ENV,
         ...env,
     };
+    // `env: { NAME: undefined }` removes a variable (e.g. to start with the development secret).
+    for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
     const logs = [];
     const child = spawn(HUDDLE_BIN, argv, { env: childEnv, cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
     let exitInfo = null;

@@ -13,8 +13,6 @@
 #include <utility>
 #include <vector>
 
-#include <algorithm>
-
 #include "net/ws/frame_writer.hpp"
 #include "net/ws/message_reader.hpp"
 #include "net/ws/utf8.hpp"

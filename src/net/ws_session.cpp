@@ -1,6 +1,10 @@
 #include "net/ws_session.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include <boost/asio/read.hpp>
@@ -251,47 +255,122 @@ void WsSession::flush() {
 }
 
 void WsSession::start_write() {
-    if (pending_.empty() || state_ == State::closed)
+    if (pending_head_ == pending_.size() || state_ == State::closed)
         return;
-    writing_ = true;
-    const std::size_t count = std::min(pending_.size(), kMaxFramesPerWrite);
-    in_flight_.assign(
-        std::make_move_iterator(pending_.begin()),
-        std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(count)));
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(count));
-    write_buffers_.clear();
-    for (const SharedFrame& frame : in_flight_)
-        write_buffers_.emplace_back(frame->data(), frame->size());
-
-    auto self = shared_from_this();
-    auto on_done = [self](const boost::system::error_code& error, std::size_t bytes) {
-        self->on_written(error, bytes);
-    };
     if (transport_.tls) {
-        asio::async_write(*transport_.tls, write_buffers_, std::move(on_done));
+        start_tls_write();
     } else {
-        asio::async_write(transport_.socket, write_buffers_, std::move(on_done));
+        write_plain();
     }
 }
 
-void WsSession::on_written(const boost::system::error_code& error, std::size_t bytes) {
-    writing_ = false;
-    in_flight_.clear();
-    pending_bytes_ -= std::min(pending_bytes_, bytes);
-    if (state_ == State::closed)
-        return;
-    if (error) {
-        terminate();
+// Plain sockets: write straight away with one gathered, non-blocking sendmsg and wait for
+// writability only when the kernel's buffer is full. Most flushes then cost one system call and
+// no operation object, no completion handler.
+void WsSession::write_plain() {
+    constexpr std::size_t kMaxIov = 64;
+    while (pending_head_ < pending_.size()) {
+        iovec iov[kMaxIov];
+        std::size_t count = 0;
+        std::size_t requested = 0;
+        for (std::size_t i = pending_head_; i < pending_.size() && count < kMaxIov; ++i, ++count) {
+            const std::string& frame = *pending_[i];
+            const std::size_t skip = i == pending_head_ ? head_offset_ : 0;
+            iov[count].iov_base = const_cast<char*>(frame.data() + skip);
+            iov[count].iov_len = frame.size() - skip;
+            requested += iov[count].iov_len;
+        }
+        msghdr message{};
+        message.msg_iov = iov;
+        message.msg_iovlen = count;
+        const ssize_t sent =
+            ::sendmsg(transport_.socket.native_handle(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            terminate();
+            return;
+        }
+        consume_written(static_cast<std::size_t>(sent));
+        if (static_cast<std::size_t>(sent) < requested)
+            break;  // the kernel took what it could
+    }
+    if (pending_head_ < pending_.size()) {
+        writing_ = true;
+        auto self = shared_from_this();
+        transport_.socket.async_wait(TcpSocket::wait_write,
+                                     [self](const boost::system::error_code& error) {
+                                         self->writing_ = false;
+                                         if (self->state_ == State::closed)
+                                             return;
+                                         if (error) {
+                                             self->terminate();
+                                             return;
+                                         }
+                                         self->write_plain();
+                                     });
         return;
     }
+    on_queue_drained();
+}
+
+// Drops fully written frames from the front of the queue and remembers how far into the next
+// one the socket got.
+void WsSession::consume_written(std::size_t bytes) {
     loop_.counters().add(loop_.counters().bytes_out, bytes);
-    if (!pending_.empty()) {
-        start_write();
-        return;
+    pending_bytes_ -= std::min(pending_bytes_, bytes);
+    while (bytes > 0 && pending_head_ < pending_.size()) {
+        const std::size_t left = pending_[pending_head_]->size() - head_offset_;
+        if (bytes < left) {
+            head_offset_ += bytes;
+            return;
+        }
+        bytes -= left;
+        pending_[pending_head_].reset();
+        ++pending_head_;
+        head_offset_ = 0;
     }
+    if (pending_head_ == pending_.size()) {
+        pending_.clear();
+        pending_head_ = 0;
+    }
+}
+
+void WsSession::start_tls_write() {
+    writing_ = true;
+    const std::size_t count = std::min(pending_.size() - pending_head_, kMaxFramesPerWrite);
+    write_buffers_.clear();
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::string& frame = *pending_[pending_head_ + i];
+        write_buffers_.emplace_back(frame.data(), frame.size());
+    }
+    // The frames stay in pending_ until written: consume_written() drops them.
+    auto self = shared_from_this();
+    asio::async_write(*transport_.tls, write_buffers_,
+                      [self](const boost::system::error_code& error, std::size_t bytes) {
+                          self->writing_ = false;
+                          if (self->state_ == State::closed) {
+                              self->pending_.clear();
+                              return;
+                          }
+                          if (error) {
+                              self->terminate();
+                              return;
+                          }
+                          self->consume_written(bytes);
+                          if (self->pending_head_ < self->pending_.size()) {
+                              self->start_tls_write();
+                              return;
+                          }
+                          self->on_queue_drained();
+                      });
+}
+
+void WsSession::on_queue_drained() {
     // Large bursts leave capacity behind; idle connections should hold none.
-    if (in_flight_.capacity() > 64) {
-        std::vector<SharedFrame>().swap(in_flight_);
+    if (pending_.capacity() > 64) {
         std::vector<SharedFrame>().swap(pending_);
         std::vector<asio::const_buffer>().swap(write_buffers_);
     }
@@ -331,9 +410,15 @@ void WsSession::close_for_slow_consumer() {
     log(LogLevel::warn, "limit.slow_consumer",
         {{"connection", id_text}, {"user", identity_.user_id}, {"pending_bytes", pending_text}});
     // Whatever is queued will never be read in time: drop it so the close frame goes next.
-    for (const SharedFrame& frame : pending_)
-        pending_bytes_ -= std::min(pending_bytes_, frame->size());
-    pending_.clear();
+    // A frame the socket has started on must be finished, or the stream would be corrupt.
+    // A TLS write in progress still reads its frames: keep all of them.
+    const std::size_t started =
+        transport_.tls && writing_ ? write_buffers_.size() : (head_offset_ > 0 ? 1 : 0);
+    const std::size_t keep = pending_head_ + started;
+    while (pending_.size() > keep && pending_.size() > pending_head_) {
+        pending_bytes_ -= std::min(pending_bytes_, pending_.back()->size());
+        pending_.pop_back();
+    }
     close(4008, "slow consumer");
     close_deadline_ms_ = steady_ms() + 1'000;
 }
@@ -369,7 +454,11 @@ void WsSession::terminate() {
     } else {
         transport_.socket.close(ignored);
     }
-    pending_.clear();
+    // A TLS write in progress may still read its frames; its completion releases them.
+    if (!(transport_.tls && writing_))
+        pending_.clear();
+    pending_head_ = 0;
+    head_offset_ = 0;
     pending_bytes_ = 0;
 }
 

@@ -93,7 +93,10 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
 
     void enqueue(SharedFrame frame);
     void start_write();
-    void on_written(const boost::system::error_code& error, std::size_t bytes);
+    void write_plain();
+    void start_tls_write();
+    void consume_written(std::size_t bytes);
+    void on_queue_drained();
     void close_for_slow_consumer();
     void leave_all_rooms();
     void terminate();
@@ -109,9 +112,11 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     std::string partial_;  // bytes of a frame not yet complete
     std::vector<char> tls_read_buffer_;
 
-    std::vector<SharedFrame> pending_;    // queued, not yet handed to the socket
-    std::vector<SharedFrame> in_flight_;  // being written
-    std::vector<boost::asio::const_buffer> write_buffers_;
+    // Frames not yet fully written: [pending_head_, end), the first one from head_offset_ on.
+    std::vector<SharedFrame> pending_;
+    std::size_t pending_head_ = 0;
+    std::size_t head_offset_ = 0;
+    std::vector<boost::asio::const_buffer> write_buffers_;  // TLS writes only
     std::size_t pending_bytes_ = 0;
 
     std::int64_t last_heard_ms_ = 0;

@@ -205,7 +205,12 @@ std::string settings_help_text() {
         "kept unless redefined)\n"
         "  name = \"team\"                1 to 32 of a-z 0-9 _ -, or \"*\" for unlisted "
         "namespaces\n"
-        "  access = \"authenticated\"     or \"own-user\" (only <name>:<own user id>)\n"
+        "  access = \"authenticated\"     or \"own-user\" (only <name>:<own user id>), or "
+        "\"claim\"\n"
+        "  room_pattern = \"\"            for \"claim\": e.g. \"firm:{firmId}/*\" ({x} = claim "
+        "x);\n"
+        "                               the token's \"rooms\" claim (patterns) also grants access\n"
+        "  presence_claims = []         claims shown in presence, e.g. [\"name\", \"avatar\"]\n"
         "  client_publish = false       may clients publish to these rooms\n"
         "  presence_events = false      send join/leave events to members\n"
         "  publish_per_minute = 0       client publishes per connection per minute; 0 = no "
@@ -249,6 +254,13 @@ std::string settings_to_toml(const Settings& settings, bool mask_secrets) {
         out += std::string("client_publish = ") + (ns.client_publish ? "true" : "false") + "\n";
         out += std::string("presence_events = ") + (ns.presence_events ? "true" : "false") + "\n";
         out += "publish_per_minute = " + std::to_string(ns.publish_per_minute) + "\n";
+        out += "room_pattern = " + format_setting_value(name_format, ns.room_pattern) + "\n";
+        std::vector<std::string> claims = ns.presence_claims;
+        out += "presence_claims = [";
+        for (std::size_t i = 0; i < claims.size(); ++i) {
+            out += (i == 0 ? "" : ", ") + format_setting_value(name_format, claims[i]);
+        }
+        out += "]\n";
     }
     return out;
 }

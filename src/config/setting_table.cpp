@@ -730,6 +730,9 @@ std::optional<AccessRule> parse_access_rule(std::string_view text) {
     if (text == "own-user") {
         return AccessRule::own_user;
     }
+    if (text == "claim") {
+        return AccessRule::claim;
+    }
     return std::nullopt;
 }
 
@@ -737,6 +740,8 @@ std::string_view access_rule_name(AccessRule rule) {
     switch (rule) {
         case AccessRule::own_user:
             return "own-user";
+        case AccessRule::claim:
+            return "claim";
         case AccessRule::authenticated:
             break;
     }

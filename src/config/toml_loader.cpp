@@ -277,8 +277,13 @@ class Loader {
 
     // One [[namespaces]] table; nullopt (after reporting) when it has an error.
     std::optional<NamespaceSettings> namespace_entry(const toml::table& table, int table_line) {
-        static const std::vector<std::string> kKeys{"name", "access", "client_publish",
-                                                    "presence_events", "publish_per_minute"};
+        static const std::vector<std::string> kKeys{"name",
+                                                    "access",
+                                                    "client_publish",
+                                                    "presence_events",
+                                                    "publish_per_minute",
+                                                    "room_pattern",
+                                                    "presence_claims"};
         NamespaceSettings ns;
         bool ok = true;
         bool has_name = false;
@@ -312,7 +317,7 @@ class Loader {
                     } else {
                         error(line, "namespaces.access: unknown access rule " +
                                         in_quotes(s->get()) +
-                                        " (expected \"authenticated\" or \"own-user\")");
+                                        " (expected \"authenticated\", \"own-user\" or \"claim\")");
                         ok = false;
                     }
                 } else {
@@ -323,6 +328,24 @@ class Loader {
                     (k == "client_publish" ? ns.client_publish : ns.presence_events) = b->get();
                 } else {
                     bad_type("a boolean (true or false)");
+                }
+            } else if (k == "room_pattern") {
+                if (const auto* s = value.as_string()) {
+                    ns.room_pattern = s->get();
+                } else {
+                    bad_type("a string");
+                }
+            } else if (k == "presence_claims") {
+                const auto* list = value.as_array();
+                const bool all_strings = list != nullptr && std::all_of(list->begin(), list->end(),
+                                                                        [](const auto& item) {
+                                                                            return item.is_string();
+                                                                        });
+                if (all_strings) {
+                    for (const auto& item : *list)
+                        ns.presence_claims.push_back(item.as_string()->get());
+                } else {
+                    bad_type("an array of strings");
                 }
             } else if (k == "publish_per_minute") {
                 if (const auto* i = value.as_integer()) {

@@ -147,7 +147,8 @@ class Validator {
             } else if (!seen.insert(ns.name).second) {
                 error("namespace '" + ns.name + "' is defined twice");
             }
-            if (ns.access != AccessRule::authenticated && ns.access != AccessRule::own_user) {
+            if (ns.access != AccessRule::authenticated && ns.access != AccessRule::own_user &&
+                ns.access != AccessRule::claim) {
                 error("namespace '" + ns.name + "': unknown access rule");
             }
             if (ns.name == "*" && ns.access == AccessRule::own_user) {

@@ -7,12 +7,16 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
 namespace huddle::core {
 
 // Who may subscribe to (and, if allowed, publish in) the rooms of a namespace.
 enum class AccessRule {
     authenticated,  // any connection with a valid token (or anonymous, if allowed)
     own_user,       // only `<namespace>:<sub>` of the connection's own user
+    claim,          // rooms matching `room_pattern` expanded with the token's claims, or the
+                    // patterns of its `rooms` claim
 };
 
 struct NamespaceSettings {
@@ -23,6 +27,10 @@ struct NamespaceSettings {
     // Client publishes per connection into this namespace per minute; 0 = only the connection-wide
     // message limit applies.
     std::uint32_t publish_per_minute = 0;
+    // For AccessRule::claim: e.g. "firm:{firmId}" or "firm:{firmId}/*".
+    std::string room_pattern;
+    // Claims copied into a member's presence entry, e.g. {"name", "avatar"}.
+    std::vector<std::string> presence_claims;
 };
 
 // Outcome of an access check; `code` is a protocol error code when refused.
@@ -32,6 +40,9 @@ struct AccessDecision {
     std::string_view message;
 };
 
+// An empty claim set, for callers (and tests) without a token.
+const boost::json::object& no_claims();
+
 class NamespaceTable {
   public:
     explicit NamespaceTable(std::vector<NamespaceSettings> namespaces);
@@ -40,8 +51,10 @@ class NamespaceTable {
     // authenticated user, read-only).
     const NamespaceSettings& rules_for(std::string_view room) const;
 
-    AccessDecision may_subscribe(std::string_view room, std::string_view user_id) const;
-    AccessDecision may_publish(std::string_view room, std::string_view user_id) const;
+    AccessDecision may_subscribe(std::string_view room, std::string_view user_id,
+                                 const boost::json::object& claims = no_claims()) const;
+    AccessDecision may_publish(std::string_view room, std::string_view user_id,
+                               const boost::json::object& claims = no_claims()) const;
 
   private:
     std::vector<NamespaceSettings> namespaces_;

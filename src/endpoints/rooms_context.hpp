@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/object.hpp>
+
 #include "core/token_bucket.hpp"
 
 namespace huddle::endpoints {
@@ -38,6 +40,25 @@ class RoomsContext {
 
     // Counters for /metrics and /stats.
     virtual void count_rate_limited() = 0;
+
+    // The token's claims, for claim-based rules (empty for anonymous connections).
+    virtual const boost::json::object& claims() const = 0;
+
+    // Records whether this connection is typing in `room`; true when that changed. The
+    // connection clears it (typing = false to the room) when it leaves or closes.
+    virtual bool set_typing(std::string_view room, bool typing) = 0;
+    virtual core::TokenBucket& typing_budget() = 0;
+
+    // Replaces the connection's token by a fresh one of the same user (in-band refresh).
+    struct RefreshResult {
+        bool ok = false;
+        std::string error;
+        std::int64_t expires_at = 0;  // seconds since the epoch; 0 = no expiry
+    };
+    virtual RefreshResult refresh_token(std::string_view token) = 0;
+
+    // Asks the room's owner for its presence list; the answer (encode_presence) comes later.
+    virtual void request_presence(std::string_view room, std::string id_json) = 0;
 };
 
 }  // namespace huddle::endpoints

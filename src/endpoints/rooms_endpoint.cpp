@@ -28,6 +28,15 @@ void RoomsEndpoint::on_text(std::string_view text, RoomsContext& context) const 
         case RequestKind::publish:
             publish(request, context);
             return;
+        case RequestKind::typing:
+            typing(request, context);
+            return;
+        case RequestKind::refresh:
+            refresh(request, context);
+            return;
+        case RequestKind::presence:
+            presence(request, context);
+            return;
         case RequestKind::invalid:
             context.reply(encode_error(request.id_json, request.error_code, request.error_message));
             return;
@@ -55,7 +64,8 @@ void RoomsEndpoint::subscribe(const Request& request, RoomsContext& context) con
             result.error_message = problem;
             continue;
         }
-        const core::AccessDecision access = namespaces_.may_subscribe(room, context.user_id());
+        const core::AccessDecision access =
+            namespaces_.may_subscribe(room, context.user_id(), context.claims());
         if (!access.allowed) {
             result.error_code = access.code;
             result.error_message = access.message;
@@ -67,7 +77,6 @@ void RoomsEndpoint::subscribe(const Request& request, RoomsContext& context) con
             continue;
         }
         context.join(room);
-        announce_join(room, context);
     }
     context.reply(encode_room_results("subscribed", request.id_json, results));
 }
@@ -90,7 +99,6 @@ void RoomsEndpoint::unsubscribe(const Request& request, RoomsContext& context) c
         }
         if (!context.is_member(room))
             continue;
-        announce_leave(room, context);
         context.leave(room);
     }
     context.reply(encode_room_results("unsubscribed", request.id_json, results));
@@ -101,7 +109,8 @@ void RoomsEndpoint::publish(const Request& request, RoomsContext& context) const
         context.reply(encode_error(request.id_json, "INVALID_ROOM", problem));
         return;
     }
-    const core::AccessDecision access = namespaces_.may_publish(request.room, context.user_id());
+    const core::AccessDecision access =
+        namespaces_.may_publish(request.room, context.user_id(), context.claims());
     if (!access.allowed) {
         context.reply(encode_error(request.id_json, access.code, access.message));
         return;
@@ -125,22 +134,61 @@ void RoomsEndpoint::publish(const Request& request, RoomsContext& context) const
     context.reply(encode_published(request.id_json, request.room));
 }
 
-void RoomsEndpoint::announce_join(std::string_view room, RoomsContext& context) const {
-    if (!namespaces_.rules_for(room).presence_events)
-        return;
-    std::string payload = "{\"userId\":";
-    append_json_string(payload, context.user_id());
-    payload += '}';
-    context.publish(room, "user.joined", payload);
+// Checks shared by typing and presence: a valid room the connection is a member of.
+bool RoomsEndpoint::member_room(const Request& request, RoomsContext& context) const {
+    if (const std::string_view problem = core::room_name_problem(request.room); !problem.empty()) {
+        context.reply(encode_error(request.id_json, "INVALID_ROOM", problem));
+        return false;
+    }
+    if (!context.is_member(request.room)) {
+        context.reply(encode_error(request.id_json, "FORBIDDEN", "subscribe to the room first"));
+        return false;
+    }
+    return true;
 }
 
-void RoomsEndpoint::announce_leave(std::string_view room, RoomsContext& context) const {
-    if (!namespaces_.rules_for(room).presence_events)
+void RoomsEndpoint::typing(const Request& request, RoomsContext& context) const {
+    if (!member_room(request, context))
         return;
+    if (const std::int64_t wait = context.typing_budget().take(context.now_ms()); wait > 0) {
+        context.count_rate_limited();
+        context.reply(
+            encode_error(request.id_json, "RATE_LIMIT_EXCEEDED", "too many typing notices", wait));
+        return;
+    }
+    if (context.set_typing(request.room, request.typing)) {
+        context.publish(request.room, "user.typing",
+                        typing_payload(context.user_id(), request.typing));
+    }
+    if (!request.id_json.empty())
+        context.reply(encode_published(request.id_json, request.room));
+}
+
+void RoomsEndpoint::refresh(const Request& request, RoomsContext& context) const {
+    const RoomsContext::RefreshResult result = context.refresh_token(request.token);
+    if (!result.ok) {
+        context.reply(encode_error(request.id_json, "UNAUTHORIZED", result.error));
+        return;
+    }
+    context.reply(encode_refreshed(request.id_json, result.expires_at));
+}
+
+void RoomsEndpoint::presence(const Request& request, RoomsContext& context) const {
+    if (!member_room(request, context))
+        return;
+    if (!namespaces_.rules_for(request.room).presence_events) {
+        context.reply(encode_error(request.id_json, "PRESENCE_NOT_ENABLED",
+                                   "presence is not enabled for this namespace"));
+        return;
+    }
+    context.request_presence(request.room, request.id_json);
+}
+
+std::string typing_payload(std::string_view user_id, bool typing) {
     std::string payload = "{\"userId\":";
-    append_json_string(payload, context.user_id());
-    payload += '}';
-    context.publish(room, "user.left", payload);
+    append_json_string(payload, user_id);
+    payload += typing ? ",\"typing\":true}" : ",\"typing\":false}";
+    return payload;
 }
 
 }  // namespace huddle::endpoints

@@ -20,24 +20,29 @@ class RoomsEndpoint {
     RoomsEndpoint(const core::NamespaceTable& namespaces, RoomsLimits limits)
         : namespaces_(namespaces), limits_(limits) {}
 
+    const core::NamespaceTable& namespaces() const { return namespaces_; }
+
     // A text message from the client.
     void on_text(std::string_view text, RoomsContext& context) const;
 
     // A binary message: the JSON protocol has none; answered with an error, connection kept.
     void on_binary(RoomsContext& context) const;
 
-    // Called when the connection has joined a room by request (presence events).
-    void announce_join(std::string_view room, RoomsContext& context) const;
-    // Called for each room the connection leaves, including when it closes.
-    void announce_leave(std::string_view room, RoomsContext& context) const;
-
   private:
     void subscribe(const Request& request, RoomsContext& context) const;
     void unsubscribe(const Request& request, RoomsContext& context) const;
     void publish(const Request& request, RoomsContext& context) const;
+    void typing(const Request& request, RoomsContext& context) const;
+    void refresh(const Request& request, RoomsContext& context) const;
+    void presence(const Request& request, RoomsContext& context) const;
+    bool member_room(const Request& request, RoomsContext& context) const;
 
     const core::NamespaceTable& namespaces_;
     RoomsLimits limits_;
 };
+
+// {"userId":...,"typing":bool}: the payload of user.typing events (also sent when a typing
+// connection leaves or closes).
+std::string typing_payload(std::string_view user_id, bool typing);
 
 }  // namespace huddle::endpoints

@@ -75,6 +75,26 @@ Request decode_publish(const json::object& object, std::string id_json) {
     return request;
 }
 
+// typing and presence: {"action":..., "room":..., "typing": bool (typing only)}.
+Request decode_room_request(const json::object& object, RequestKind kind, std::string id_json) {
+    auto room = string_field(object, "room");
+    if (!room)
+        return invalid(std::move(id_json), "INVALID_MESSAGE", "needs a string \"room\"");
+    Request request;
+    request.kind = kind;
+    request.id_json = std::move(id_json);
+    request.room = std::move(*room);
+    if (const json::value* typing = object.if_contains("typing");
+        kind == RequestKind::typing && typing) {
+        if (!typing->is_bool()) {
+            return invalid(std::move(request.id_json), "INVALID_MESSAGE",
+                           "\"typing\" must be true or false");
+        }
+        request.typing = typing->get_bool();
+    }
+    return request;
+}
+
 }  // namespace
 
 Request decode_request(std::string_view text) {
@@ -115,6 +135,23 @@ Request decode_request(std::string_view text) {
             Request request;
             request.kind = RequestKind::ping;
             request.id_json = std::move(id_json);
+            return request;
+        }
+        if (name == "typing" || name == "presence") {
+            return decode_room_request(
+                object, name == "typing" ? RequestKind::typing : RequestKind::presence,
+                std::move(id_json));
+        }
+        if (name == "refresh") {
+            auto token = string_field(object, "token");
+            if (!token || token->empty()) {
+                return invalid(std::move(id_json), "INVALID_MESSAGE",
+                               "refresh needs a string \"token\"");
+            }
+            Request request;
+            request.kind = RequestKind::refresh;
+            request.id_json = std::move(id_json);
+            request.token = std::move(*token);
             return request;
         }
         return invalid(std::move(id_json), "UNKNOWN_ACTION", "unknown action");
@@ -217,6 +254,27 @@ std::string encode_pong(std::string_view id_json, bool upper_case) {
 
 std::string encode_server_shutdown() {
     return R"({"type":"server_shutdown","payload":{"message":"server is shutting down"}})";
+}
+
+std::string encode_refreshed(std::string_view id_json, std::int64_t expires_at) {
+    std::string out = "{\"type\":\"refreshed\"";
+    append_id(out, id_json);
+    out += ",\"expiresAt\":";
+    append_json_int(out, expires_at);
+    out += '}';
+    return out;
+}
+
+std::string encode_presence(std::string_view id_json, std::string_view room,
+                            std::string_view users_json) {
+    std::string out = "{\"type\":\"presence\"";
+    append_id(out, id_json);
+    out += ",\"room\":";
+    append_json_string(out, room);
+    out += ",\"users\":";
+    out += users_json;
+    out += '}';
+    return out;
 }
 
 std::string encode_event(std::string_view type, std::string_view room,

@@ -10,15 +10,27 @@
 
 namespace huddle::endpoints {
 
-enum class RequestKind { subscribe, unsubscribe, publish, ping, ping_upper, invalid };
+enum class RequestKind {
+    subscribe,
+    unsubscribe,
+    publish,
+    typing,
+    refresh,
+    presence,
+    ping,
+    ping_upper,
+    invalid
+};
 
 struct Request {
     RequestKind kind = RequestKind::invalid;
     std::string id_json;  // the request's "id" as JSON text, echoed verbatim; empty if absent
     std::vector<std::string> rooms;  // subscribe / unsubscribe
-    std::string room;                // publish
+    std::string room;                // publish, typing, presence
     std::string type;                // publish
     std::string payload_json;        // publish; "null" when absent
+    bool typing = true;              // typing
+    std::string token;               // refresh
     // When kind == invalid: the error to answer with.
     std::string_view error_code;
     std::string error_message;
@@ -41,6 +53,10 @@ std::string encode_error(std::string_view id_json, std::string_view code, std::s
 std::string encode_published(std::string_view id_json, std::string_view room);
 std::string encode_pong(std::string_view id_json, bool upper_case);
 std::string encode_server_shutdown();
+std::string encode_refreshed(std::string_view id_json, std::int64_t expires_at);
+// users_json: a JSON array of {"userId":..,"connections":..,"info":{..}}.
+std::string encode_presence(std::string_view id_json, std::string_view room,
+                            std::string_view users_json);
 
 // An event as every member receives it. `user_id` empty = no userId field.
 std::string encode_event(std::string_view type, std::string_view room,

@@ -124,8 +124,12 @@ void EventLoop::deliver(const RoomDelivery& delivery) {
     if (room == nullptr)
         return;
     std::uint64_t delivered = 0;
+    const auto& excluded_users = delivery.excluded_users;
     for (WsSession* member : room->members) {
         if (member->connection_id() == delivery.excluded_connection)
+            continue;
+        if (!excluded_users.empty() && std::find(excluded_users.begin(), excluded_users.end(),
+                                                 member->user_id()) != excluded_users.end())
             continue;
         member->deliver(delivery);
         ++delivered;
@@ -139,8 +143,9 @@ void EventLoop::deliver(const RoomDelivery& delivery) {
 
 void EventLoop::sweep() {
     const std::int64_t now = steady_ms();
+    const std::int64_t wall_seconds = wall_ms() / 1000;
     for (const auto& session : sessions_snapshot())
-        session->sweep(now);
+        session->sweep(now, wall_seconds);
     if (index_ == 0 && now - last_admission_cleanup_ms_ >= kAdmissionCleanupEveryMs) {
         last_admission_cleanup_ms_ = now;
         server_.forget_idle_admissions();

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -55,6 +57,14 @@ class EventLoop {
     // Writes an event to this loop's members of the room (on this loop's thread).
     void deliver(const RoomDelivery& delivery);
 
+    // Presence of the rooms this loop owns: user -> connections and the user's info (JSON).
+    struct PresenceEntry {
+        std::uint32_t connections = 0;
+        std::string info_json;
+    };
+    using RoomPresence = std::unordered_map<std::string, PresenceEntry>;
+    std::unordered_map<std::string, RoomPresence>& owned_presence() { return presence_; }
+
     // Stops accepting and closes every connection with `server_shutdown` + 1001.
     void begin_shutdown();
 
@@ -77,6 +87,7 @@ class EventLoop {
     std::vector<std::shared_ptr<WsSession>> flush_queue_;
     bool flush_posted_ = false;
     std::int64_t last_admission_cleanup_ms_ = 0;
+    std::unordered_map<std::string, RoomPresence> presence_;
 };
 
 }  // namespace huddle::net

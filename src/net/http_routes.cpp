@@ -1,5 +1,7 @@
 #include "net/http_routes.hpp"
 
+#include <algorithm>
+
 #include <openssl/crypto.h>
 
 #include <boost/json.hpp>
@@ -124,6 +126,19 @@ void api_publish(const SessionPtr& session, const HttpRequest& request) {
     }
     if (!payload_is_valid(session, *body))
         return;
+    std::vector<std::string> excluded_users;
+    if (const json::value* list = body->if_contains("excludeUserIds")) {
+        const bool strings = list->is_array() &&
+                             std::all_of(list->get_array().begin(), list->get_array().end(),
+                                         [](const json::value& item) { return item.is_string(); });
+        if (!strings) {
+            session->respond(400, error_body("INVALID_REQUEST",
+                                             "\"excludeUserIds\" must be an array of strings"));
+            return;
+        }
+        for (const json::value& item : list->get_array())
+            excluded_users.emplace_back(item.get_string());
+    }
     const std::string payload = payload_text(*body);
     const std::string user_id(string_or_empty(*body, "userId"));
     Server& server = session->loop().server();
@@ -132,7 +147,7 @@ void api_publish(const SessionPtr& session, const HttpRequest& request) {
         if (i != 0)
             answer += ',';
         append_json_string(answer, rooms[i]);
-        server.publish(rooms[i], std::string(type), payload, user_id, 0);
+        server.publish(rooms[i], std::string(type), payload, user_id, 0, excluded_users);
     }
     answer += "]}";
     session->respond(200, std::move(answer));
@@ -153,6 +168,44 @@ void api_send_to_user(const SessionPtr& session, const HttpRequest& request,
     session->loop().server().publish("user:" + user, std::string(type), payload_text(*body),
                                      std::string(string_or_empty(*body, "userId")), 0);
     session->respond(200, "{\"ok\":true}");
+}
+
+// {"room":"team:1"} or {"pattern":"team:*"}, optional "reason".
+void api_remove_user_from_rooms(const SessionPtr& session, const HttpRequest& request,
+                                const std::string& user) {
+    auto body = parse_body(session, request);
+    if (!body)
+        return;
+    std::string pattern(string_or_empty(*body, "room"));
+    if (pattern.empty())
+        pattern = std::string(string_or_empty(*body, "pattern"));
+    if (pattern.empty()) {
+        session->respond(400, error_body("INVALID_REQUEST", "give \"room\" or \"pattern\""));
+        return;
+    }
+    std::string reason(string_or_empty(*body, "reason").substr(0, 100));
+    if (reason.empty())
+        reason = "removed by the server";
+    log(LogLevel::info, "api.remove_from_rooms", {{"user", user}, {"pattern", pattern}});
+    session->loop().server().remove_user_from_rooms(
+        user, pattern, reason, session->loop(), [session](std::size_t removed) {
+            std::string answer = "{\"ok\":true,\"removed\":";
+            append_json_int(answer, static_cast<std::int64_t>(removed));
+            answer += '}';
+            session->respond(200, std::move(answer));
+        });
+}
+
+void api_room_presence(const SessionPtr& session, const std::string& room) {
+    session->loop().server().presence_list(room, session->loop(),
+                                           [session, room](std::string users) {
+                                               std::string answer = "{\"room\":";
+                                               append_json_string(answer, room);
+                                               answer += ",\"users\":";
+                                               answer += users;
+                                               answer += '}';
+                                               session->respond(200, std::move(answer));
+                                           });
 }
 
 void api_disconnect_user(const SessionPtr& session, const HttpRequest& request,
@@ -367,7 +420,26 @@ void route_http_request(const SessionPtr& session, const HttpRequest& request) {
                     api_disconnect_user(session, request, user);
                 return;
             }
+            if (verb == "rooms/remove") {
+                if (only(http::verb::post))
+                    api_remove_user_from_rooms(session, request, user);
+                return;
+            }
         }
+    }
+    constexpr std::string_view kRooms = "/api/rooms/";
+    constexpr std::string_view kPresence = "/presence";
+    if (path.substr(0, kRooms.size()) == kRooms && path.size() > kRooms.size() + kPresence.size() &&
+        path.substr(path.size() - kPresence.size()) == kPresence) {
+        const std::string room = percent_decoded(
+            path.substr(kRooms.size(), path.size() - kRooms.size() - kPresence.size()));
+        if (const std::string_view problem = core::room_name_problem(room); !problem.empty()) {
+            session->respond(400, error_body("INVALID_ROOM", problem));
+            return;
+        }
+        if (only(http::verb::get))
+            api_room_presence(session, room);
+        return;
     }
     session->respond(404, error_body("NOT_FOUND", "no such API path"));
 }

@@ -341,6 +341,8 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
 
     const std::uint64_t connection_id = server.next_connection_id();
     std::string user_id;
+    std::shared_ptr<const boost::json::object> claims;
+    std::int64_t expires_at = 0;
     const std::string token = endpoints::find_token(
         {target, request[http::field::authorization], request[http::field::cookie]},
         settings.auth.query_parameter, settings.auth.cookie_name);
@@ -358,6 +360,11 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
             return;
         }
         user_id = std::move(verified.identity->subject);
+        expires_at = verified.identity->expires_at.value_or(0);
+        if (server.keeps_claims()) {
+            claims =
+                std::make_shared<const boost::json::object>(std::move(verified.identity->claims));
+        }
         if (const std::string_view problem = core::user_id_problem(user_id); !problem.empty()) {
             server.record_failed_auth(ip_);
             server.counters().auth_failures.fetch_add(1, std::memory_order_relaxed);
@@ -391,7 +398,8 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
     closed_ = true;  // the WebSocket session owns the connection now
     timer_.cancel();
     auto session = std::make_shared<WsSession>(
-        loop_, std::move(transport), SessionIdentity{connection_id, std::move(user_id), ip_});
+        loop_, std::move(transport),
+        SessionIdentity{connection_id, std::move(user_id), ip_, std::move(claims), expires_at});
     session->start(std::move(handshake));
 }
 

@@ -13,6 +13,8 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "core/room_name.hpp"
+#include "core/room_pattern.hpp"
+#include "endpoints/json_text.hpp"
 #include "endpoints/rooms_messages.hpp"
 #include "net/clock.hpp"
 #include "net/event_loop.hpp"
@@ -75,6 +77,10 @@ Server::Server(config::Settings settings)
         threads = std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < threads; ++i)
         loops_.push_back(std::make_unique<EventLoop>(*this, i));
+    for (const auto& ns : settings_.namespaces) {
+        if (ns.access == core::AccessRule::claim || !ns.presence_claims.empty())
+            keeps_claims_ = true;
+    }
     load_tls();
 }
 
@@ -201,24 +207,36 @@ EventLoop& Server::owner_of(std::string_view room) {
     return *loops_[std::hash<std::string_view>{}(room) % loops_.size()];
 }
 
+void Server::on_owner(const std::string& room, std::function<void(EventLoop&)> task) {
+    EventLoop& owner = owner_of(room);
+    if (owner.on_this_thread()) {
+        task(owner);
+        return;
+    }
+    asio::post(owner.io(), [task = std::move(task), &owner] { task(owner); });
+}
+
 void Server::publish(std::string room, std::string type, std::string payload_json,
-                     std::string user_id, std::uint64_t excluded_connection) {
+                     std::string user_id, std::uint64_t excluded_connection,
+                     std::vector<std::string> excluded_users) {
     EventLoop& owner = owner_of(room);
     if (owner.on_this_thread()) {
         deliver_from_owner(std::move(room), std::move(type), std::move(payload_json),
-                           std::move(user_id), excluded_connection);
+                           std::move(user_id), excluded_connection, std::move(excluded_users));
         return;
     }
-    asio::post(owner.io(), [this, room = std::move(room), type = std::move(type),
-                            payload_json = std::move(payload_json), user_id = std::move(user_id),
-                            excluded_connection]() mutable {
-        deliver_from_owner(std::move(room), std::move(type), std::move(payload_json),
-                           std::move(user_id), excluded_connection);
-    });
+    asio::post(
+        owner.io(), [this, room = std::move(room), type = std::move(type),
+                     payload_json = std::move(payload_json), user_id = std::move(user_id),
+                     excluded_connection, excluded_users = std::move(excluded_users)]() mutable {
+            deliver_from_owner(std::move(room), std::move(type), std::move(payload_json),
+                               std::move(user_id), excluded_connection, std::move(excluded_users));
+        });
 }
 
 void Server::deliver_from_owner(std::string room, std::string type, std::string payload_json,
-                                std::string user_id, std::uint64_t excluded_connection) {
+                                std::string user_id, std::uint64_t excluded_connection,
+                                std::vector<std::string> excluded_users) {
     // Encoded once here; every loop writes these same bytes to its members.
     const std::string text = endpoints::encode_event(type, room, payload_json, wall_ms(), user_id);
     auto delivery = std::make_shared<RoomDelivery>();
@@ -230,6 +248,7 @@ void Server::deliver_from_owner(std::string room, std::string type, std::string 
     }
     delivery->room = std::move(room);
     delivery->excluded_connection = excluded_connection;
+    delivery->excluded_users = std::move(excluded_users);
     delivery->accepted_at_us = steady_us();
     // Posts from this one loop reach each loop in order: the room's order is the same everywhere.
     for (auto& loop : loops_) {
@@ -238,6 +257,111 @@ void Server::deliver_from_owner(std::string room, std::string type, std::string 
         } else {
             asio::post(loop->io(), [delivery, &target = *loop] { target.deliver(*delivery); });
         }
+    }
+}
+
+void Server::presence_join(std::string room, std::string user, std::string info_json,
+                           std::uint64_t connection) {
+    on_owner(room, [this, room, user = std::move(user), info_json = std::move(info_json),
+                    connection](EventLoop& owner) mutable {
+        EventLoop::PresenceEntry& entry = owner.owned_presence()[room][user];
+        entry.info_json = std::move(info_json);
+        if (++entry.connections != 1)
+            return;  // a second tab of someone already here
+        std::string payload = "{\"userId\":";
+        endpoints::append_json_string(payload, user);
+        payload += ",\"info\":";
+        payload += entry.info_json;
+        payload += '}';
+        deliver_from_owner(room, "user.joined", std::move(payload), user, connection);
+    });
+}
+
+void Server::presence_leave(std::string room, std::string user, std::uint64_t connection) {
+    on_owner(room, [this, room, user = std::move(user), connection](EventLoop& owner) {
+        auto& rooms = owner.owned_presence();
+        const auto room_it = rooms.find(room);
+        if (room_it == rooms.end())
+            return;
+        const auto user_it = room_it->second.find(user);
+        if (user_it == room_it->second.end() || --user_it->second.connections != 0)
+            return;
+        room_it->second.erase(user_it);
+        if (room_it->second.empty())
+            rooms.erase(room_it);
+        std::string payload = "{\"userId\":";
+        endpoints::append_json_string(payload, user);
+        payload += '}';
+        deliver_from_owner(room, "user.left", std::move(payload), user, connection);
+    });
+}
+
+void Server::presence_list(std::string room, EventLoop& reply_loop,
+                           std::function<void(std::string)> done) {
+    on_owner(room, [room, &reply_loop, done = std::move(done)](EventLoop& owner) mutable {
+        std::string users = "[";
+        const auto& rooms = owner.owned_presence();
+        if (const auto it = rooms.find(room); it != rooms.end()) {
+            std::vector<std::pair<std::string, const EventLoop::PresenceEntry*>> sorted;
+            for (const auto& [user, entry] : it->second)
+                sorted.emplace_back(user, &entry);
+            std::sort(sorted.begin(), sorted.end());
+            for (const auto& [user, entry] : sorted) {
+                if (users.size() > 1)
+                    users += ',';
+                users += "{\"userId\":";
+                endpoints::append_json_string(users, user);
+                users += ",\"connections\":";
+                endpoints::append_json_int(users, entry->connections);
+                users += ",\"info\":";
+                users += entry->info_json;
+                users += '}';
+            }
+        }
+        users += ']';
+        asio::post(reply_loop.io(),
+                   [done = std::move(done), users = std::move(users)] { done(users); });
+    });
+}
+
+void Server::remove_user_from_rooms(std::string user, std::string pattern, std::string reason,
+                                    EventLoop& reply_loop, std::function<void(std::size_t)> done) {
+    struct Gather {
+        std::atomic<std::size_t> remaining;
+        std::atomic<std::size_t> removed{0};
+        std::function<void(std::size_t)> done;
+        EventLoop* reply_loop;
+    };
+    auto gather = std::make_shared<Gather>();
+    gather->remaining = loops_.size();
+    gather->done = std::move(done);
+    gather->reply_loop = &reply_loop;
+    const std::string user_room = "user:" + user;
+    for (auto& loop : loops_) {
+        asio::post(loop->io(), [gather, user_room, pattern, reason, &source = *loop] {
+            std::vector<std::shared_ptr<WsSession>> targets;
+            if (const auto* found = source.rooms().find(user_room)) {
+                for (WsSession* member : found->members)
+                    targets.push_back(member->shared_from_this());
+            }
+            std::size_t removed = 0;
+            for (const auto& session : targets) {
+                std::vector<std::string> rooms;
+                for (const auto& membership : session->memberships()) {
+                    const std::string& name = membership.room->name;
+                    if (name != user_room && core::matches_wildcard(pattern, name))
+                        rooms.push_back(name);
+                }
+                for (const auto& room : rooms)
+                    session->remove_from_room(room, reason);
+                removed += rooms.size();
+            }
+            gather->removed += removed;
+            if (--gather->remaining != 0)
+                return;
+            asio::post(gather->reply_loop->io(),
+                       [gather] { gather->done(gather->removed.load()); });
+        });
     }
 }
 

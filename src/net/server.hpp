@@ -52,6 +52,8 @@ class Server {
     observability::ServerCounters& counters() { return counters_; }
     bool accepting() const { return accepting_.load(std::memory_order_relaxed); }
     std::uint16_t bound_port() const { return bound_port_; }
+    // Whether connections keep their token's claims (some namespace reads them).
+    bool keeps_claims() const { return keeps_claims_; }
 
     // Admission control (guarded; called only at connect and close).
     core::AdmissionDecision admit_handshake(std::string_view ip);
@@ -66,7 +68,21 @@ class Server {
     // Publishes an event to a room from any loop thread (or any thread). Events of one room are
     // ordered by the room's owner loop, so every member everywhere sees the same order.
     void publish(std::string room, std::string type, std::string payload_json, std::string user_id,
-                 std::uint64_t excluded_connection);
+                 std::uint64_t excluded_connection, std::vector<std::string> excluded_users = {});
+
+    // Presence (rooms whose namespace has presence_events): counted per user by the room's owner
+    // loop, which sends user.joined / user.left when a user's first connection arrives or the
+    // last one leaves.
+    void presence_join(std::string room, std::string user, std::string info_json,
+                       std::uint64_t connection);
+    void presence_leave(std::string room, std::string user, std::uint64_t connection);
+    // JSON array of {"userId","connections","info"}, delivered on `reply_loop`.
+    void presence_list(std::string room, EventLoop& reply_loop,
+                       std::function<void(std::string)> done);
+    // Backend revocation: removes the user's connections from every room matching `pattern`
+    // ("*" wildcards); `done` gets the number of memberships removed.
+    void remove_user_from_rooms(std::string user, std::string pattern, std::string reason,
+                                EventLoop& reply_loop, std::function<void(std::size_t)> done);
 
     // Cross-loop queries: `collect` runs on every loop; `done` runs on `reply_loop` with all
     // results.
@@ -81,7 +97,10 @@ class Server {
   private:
     EventLoop& owner_of(std::string_view room);
     void deliver_from_owner(std::string room, std::string type, std::string payload_json,
-                            std::string user_id, std::uint64_t excluded_connection);
+                            std::string user_id, std::uint64_t excluded_connection,
+                            std::vector<std::string> excluded_users = {});
+    // Runs `task` on the room's owner loop (at once when already there).
+    void on_owner(const std::string& room, std::function<void(EventLoop&)> task);
     void load_tls();
 
     config::Settings settings_;
@@ -97,6 +116,7 @@ class Server {
     std::atomic<bool> accepting_{false};
     std::atomic<std::uint64_t> next_connection_id_{0};
     std::uint16_t bound_port_ = 0;
+    bool keeps_claims_ = false;
     std::vector<std::unique_ptr<EventLoop>> loops_;
 };
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace huddle::net {
 
@@ -19,8 +20,9 @@ struct RoomDelivery {
     std::string room;
     SharedFrame frame;
     SharedFrame compressed;
-    std::uint64_t excluded_connection = 0;  // the publisher, which does not get its own event
-    std::int64_t accepted_at_us = 0;        // steady clock, for the fan-out latency histogram
+    std::uint64_t excluded_connection = 0;    // the publisher, which does not get its own event
+    std::vector<std::string> excluded_users;  // e.g. users who blocked the sender (backend API)
+    std::int64_t accepted_at_us = 0;          // steady clock, for the fan-out latency histogram
 };
 
 }  // namespace huddle::net

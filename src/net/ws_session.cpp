@@ -9,7 +9,11 @@
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json/serialize.hpp>
 
+#include "core/namespace_rules.hpp"
+#include "endpoints/json_text.hpp"
+#include "endpoints/rooms_endpoint.hpp"
 #include "endpoints/rooms_messages.hpp"
 #include "net/clock.hpp"
 #include "net/event_loop.hpp"
@@ -25,6 +29,8 @@ using observability::LogLevel;
 namespace {
 
 constexpr std::int64_t kCloseGraceMs = 2'000;
+// Typing notices per connection per minute: enough for start/stop on every keystroke pause.
+constexpr std::uint32_t kTypingPerMinute = 60;
 constexpr std::size_t kTlsReadBufferBytes = 16 * 1024;
 // Frames written per system call at most (well under IOV_MAX).
 constexpr std::size_t kMaxFramesPerWrite = 256;
@@ -43,7 +49,8 @@ WsSession::WsSession(EventLoop& loop, SessionTransport transport, SessionIdentit
       identity_(std::move(identity)),
       reader_(loop.server().settings().limits.max_message_bytes, transport_.deflate,
               transport_.client_no_context_takeover, transport_.client_window_bits),
-      message_budget_(loop.server().settings().limits.messages_per_minute, 60'000, steady_ms()) {}
+      message_budget_(loop.server().settings().limits.messages_per_minute, 60'000, steady_ms()),
+      typing_budget_(kTypingPerMinute, 60'000, steady_ms()) {}
 
 WsSession::~WsSession() = default;
 
@@ -424,14 +431,34 @@ void WsSession::close_for_slow_consumer() {
 }
 
 void WsSession::leave_all_rooms() {
-    const endpoints::RoomsEndpoint& endpoint = loop_.server().rooms_endpoint();
     std::vector<std::string> rooms;
     rooms.reserve(memberships_.size());
     for (const auto& membership : memberships_)
         rooms.push_back(membership.room->name);
     for (const std::string& room : rooms)
-        endpoint.announce_leave(room, *this);
+        on_leaving(room);
     loop_.rooms().leave_all(*this);
+}
+
+void WsSession::on_leaving(std::string_view room) {
+    if (set_typing(room, false)) {
+        publish(room, "user.typing", endpoints::typing_payload(identity_.user_id, false));
+    }
+    Server& server = loop_.server();
+    if (server.rooms_endpoint().namespaces().rules_for(room).presence_events) {
+        server.presence_leave(std::string(room), identity_.user_id, identity_.connection_id);
+    }
+}
+
+void WsSession::remove_from_room(std::string_view room, std::string_view reason) {
+    if (state_ != State::open || !is_member(room))
+        return;
+    const std::string name(room);
+    leave(name);
+    std::string payload = "{\"reason\":";
+    endpoints::append_json_string(payload, reason);
+    payload += '}';
+    reply(endpoints::encode_event("removed", name, payload, wall_ms(), {}));
 }
 
 void WsSession::terminate() {
@@ -462,7 +489,7 @@ void WsSession::terminate() {
     pending_bytes_ = 0;
 }
 
-void WsSession::sweep(std::int64_t now) {
+void WsSession::sweep(std::int64_t now, std::int64_t wall_seconds) {
     if (state_ == State::closing) {
         if (now >= close_deadline_ms_)
             terminate();
@@ -470,7 +497,15 @@ void WsSession::sweep(std::int64_t now) {
     }
     if (state_ != State::open)
         return;
-    const auto& heartbeat = loop_.server().settings().heartbeat;
+    const auto& settings = loop_.server().settings();
+    if (identity_.expires_at != 0 &&
+        wall_seconds >= identity_.expires_at + settings.auth.leeway.count()) {
+        close(4401, "token expired",
+              endpoints::encode_error({}, "TOKEN_EXPIRED",
+                                      "the token expired; refresh it before it expires"));
+        return;
+    }
+    const auto& heartbeat = settings.heartbeat;
     const std::int64_t silent_for = now - last_heard_ms_;
     if (silent_for >= heartbeat.pong_timeout.count()) {
         close(4000, "no pong");
@@ -502,10 +537,33 @@ std::size_t WsSession::joined_room_count() const {
 }
 
 void WsSession::join(std::string_view room) {
-    loop_.rooms().join(*this, room);
+    if (!loop_.rooms().join(*this, room))
+        return;
+    Server& server = loop_.server();
+    const core::NamespaceSettings& rules = server.rooms_endpoint().namespaces().rules_for(room);
+    if (!rules.presence_events)
+        return;
+    // The user info members see: the claims the namespace names.
+    std::string info = "{";
+    for (const std::string& claim : rules.presence_claims) {
+        const boost::json::value* value = claims().if_contains(claim);
+        if (value == nullptr)
+            continue;
+        if (info.size() > 1)
+            info += ',';
+        endpoints::append_json_string(info, claim);
+        info += ':';
+        info += boost::json::serialize(*value);
+    }
+    info += '}';
+    server.presence_join(std::string(room), identity_.user_id, std::move(info),
+                         identity_.connection_id);
 }
 
 void WsSession::leave(std::string_view room) {
+    if (!is_member(room))
+        return;
+    on_leaving(room);
     loop_.rooms().leave(*this, room);
 }
 
@@ -525,6 +583,54 @@ core::TokenBucket& WsSession::publish_budget(std::string_view namespace_name,
         .emplace_back(std::string(namespace_name),
                       core::TokenBucket(per_minute, 60'000, steady_ms()))
         .second;
+}
+
+const boost::json::object& WsSession::claims() const {
+    return identity_.claims ? *identity_.claims : core::no_claims();
+}
+
+bool WsSession::set_typing(std::string_view room, bool typing) {
+    const auto it = std::find(typing_rooms_.begin(), typing_rooms_.end(), room);
+    const bool was_typing = it != typing_rooms_.end();
+    if (was_typing == typing)
+        return false;
+    if (typing) {
+        typing_rooms_.emplace_back(room);
+    } else {
+        typing_rooms_.erase(it);
+    }
+    return true;
+}
+
+endpoints::RoomsContext::RefreshResult WsSession::refresh_token(std::string_view token) {
+    Server& server = loop_.server();
+    auth::VerifyResult verified = server.verifier().verify(token, wall_ms() / 1000);
+    if (!verified.identity) {
+        server.counters().auth_failures.fetch_add(1, std::memory_order_relaxed);
+        return {false, verified.error, 0};
+    }
+    if (verified.identity->subject != identity_.user_id) {
+        return {false, "the new token is for another user", 0};
+    }
+    identity_.expires_at = verified.identity->expires_at.value_or(0);
+    if (identity_.claims) {
+        identity_.claims =
+            std::make_shared<const boost::json::object>(std::move(verified.identity->claims));
+    }
+    const std::string id_text = std::to_string(identity_.connection_id);
+    log(LogLevel::info, "auth.refreshed", {{"connection", id_text}, {"user", identity_.user_id}});
+    return {true, {}, identity_.expires_at};
+}
+
+void WsSession::request_presence(std::string_view room, std::string id_json) {
+    std::weak_ptr<WsSession> weak = weak_from_this();
+    const std::string name(room);
+    loop_.server().presence_list(
+        name, loop_, [weak, name, id_json = std::move(id_json)](std::string users) {
+            if (auto self = weak.lock()) {
+                self->reply(endpoints::encode_presence(id_json, name, users));
+            }
+        });
 }
 
 void WsSession::count_rate_limited() {

@@ -10,6 +10,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/json/object.hpp>
 
 #include "core/room_registry.hpp"
 #include "core/token_bucket.hpp"
@@ -28,6 +29,9 @@ struct SessionIdentity {
     std::uint64_t connection_id = 0;
     std::string user_id;
     std::string ip;
+    // Kept only when a namespace needs them (claim rules, presence info); else null.
+    std::shared_ptr<const boost::json::object> claims;
+    std::int64_t expires_at = 0;  // token expiry, seconds since the epoch; 0 = none
 };
 
 struct SessionTransport {
@@ -60,7 +64,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     void flush();
 
     // Timers, driven by the loop's sweep: heartbeat, close deadline.
-    void sweep(std::int64_t now_ms);
+    void sweep(std::int64_t now_ms, std::int64_t wall_seconds);
 
     // Sends an optional JSON message and a close frame, then closes the connection.
     void close(std::uint16_t code, std::string_view reason, std::string json_before = {});
@@ -79,6 +83,14 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     core::TokenBucket& publish_budget(std::string_view namespace_name,
                                       std::uint32_t per_minute) override;
     void count_rate_limited() override;
+    const boost::json::object& claims() const override;
+    bool set_typing(std::string_view room, bool typing) override;
+    core::TokenBucket& typing_budget() override { return typing_budget_; }
+    RefreshResult refresh_token(std::string_view token) override;
+    void request_presence(std::string_view room, std::string id_json) override;
+
+    // Backend revocation: leaves the room and tells the client why.
+    void remove_from_room(std::string_view room, std::string_view reason);
 
   private:
     enum class State : std::uint8_t { open, closing, closed };
@@ -99,6 +111,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     void on_queue_drained();
     void close_for_slow_consumer();
     void leave_all_rooms();
+    // Presence and typing bookkeeping when this connection leaves a room.
+    void on_leaving(std::string_view room);
     void terminate();
 
     EventLoop& loop_;
@@ -107,6 +121,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     ws::MessageReader reader_;
     Memberships memberships_;
     core::TokenBucket message_budget_;
+    core::TokenBucket typing_budget_;
+    std::vector<std::string> typing_rooms_;
     std::vector<std::pair<std::string, core::TokenBucket>> publish_budgets_;
 
     std::string partial_;  // bytes of a frame not yet complete

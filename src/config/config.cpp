@@ -211,6 +211,8 @@ std::string settings_help_text() {
         "x);\n"
         "                               the token's \"rooms\" claim (patterns) also grants access\n"
         "  presence_claims = []         claims shown in presence, e.g. [\"name\", \"avatar\"]\n"
+        "  access = \"subscription-token\"  a second JWT per room from the app's backend\n"
+        "  access = \"webhook\"           with webhook_url = \"http://...\": the backend decides\n"
         "  client_publish = false       may clients publish to these rooms\n"
         "  presence_events = false      send join/leave events to members\n"
         "  publish_per_minute = 0       client publishes per connection per minute; 0 = no "
@@ -255,6 +257,7 @@ std::string settings_to_toml(const Settings& settings, bool mask_secrets) {
         out += std::string("presence_events = ") + (ns.presence_events ? "true" : "false") + "\n";
         out += "publish_per_minute = " + std::to_string(ns.publish_per_minute) + "\n";
         out += "room_pattern = " + format_setting_value(name_format, ns.room_pattern) + "\n";
+        out += "webhook_url = " + format_setting_value(name_format, ns.webhook_url) + "\n";
         std::vector<std::string> claims = ns.presence_claims;
         out += "presence_claims = [";
         for (std::size_t i = 0; i < claims.size(); ++i) {

@@ -322,6 +322,29 @@ std::vector<SettingDescriptor> build_table() {
                          "Time a client has to complete the HTTP upgrade and authentication",
                          {.range = {100, 10 * kMinute}}));
 
+    // webhooks
+    t.push_back(describe("webhooks.timeout", T::duration, &S::webhooks, &WebhookSettings::timeout,
+                         "How long a call to the app's backend may take before it counts as failed",
+                         {.range = {10, kMinute}}));
+    t.push_back(describe("webhooks.max_in_flight", T::integer, &S::webhooks,
+                         &WebhookSettings::max_in_flight,
+                         "Calls to the app's backend in progress per event loop; more fail at once",
+                         {.range = {1, 100000}}));
+    t.push_back(
+        describe("webhooks.cache_ttl", T::duration, &S::webhooks, &WebhookSettings::cache_ttl,
+                 "How long a webhook access answer (allowed or refused) is reused; 0 = never",
+                 {.range = {0, kHour}}));
+    t.push_back(describe("webhooks.secret", T::string, &S::webhooks, &WebhookSettings::secret,
+                         "Signs webhook bodies: X-Huddle-Signature: sha256=<hex HMAC-SHA256>; "
+                         "empty = unsigned"));
+    t.push_back(
+        describe("webhooks.presence_url", T::string, &S::webhooks, &WebhookSettings::presence_url,
+                 "http:// URL that receives user.online / user.offline notices; empty = off"));
+    t.push_back(describe("webhooks.offline_grace", T::duration, &S::webhooks,
+                         &WebhookSettings::offline_grace,
+                         "A user is offline once their last connection has been gone this long",
+                         {.range = {0, kHour}}));
+
     // heartbeat
     t.push_back(describe(
         "heartbeat.ping_interval", T::duration, &S::heartbeat, &HeartbeatSettings::ping_interval,
@@ -733,6 +756,12 @@ std::optional<AccessRule> parse_access_rule(std::string_view text) {
     if (text == "claim") {
         return AccessRule::claim;
     }
+    if (text == "subscription-token") {
+        return AccessRule::subscription_token;
+    }
+    if (text == "webhook") {
+        return AccessRule::webhook;
+    }
     return std::nullopt;
 }
 
@@ -742,6 +771,10 @@ std::string_view access_rule_name(AccessRule rule) {
             return "own-user";
         case AccessRule::claim:
             return "claim";
+        case AccessRule::subscription_token:
+            return "subscription-token";
+        case AccessRule::webhook:
+            return "webhook";
         case AccessRule::authenticated:
             break;
     }

@@ -47,6 +47,16 @@ struct ApiSettings {
     std::string api_key = "huddle-development-api-key";
 };
 
+// Calls from Huddle to the app's backend: the webhook access rule and online/offline notices.
+struct WebhookSettings {
+    std::chrono::milliseconds timeout{2'000};
+    std::uint32_t max_in_flight = 64;             // per event loop; more calls fail at once
+    std::chrono::milliseconds cache_ttl{30'000};  // how long an access answer is reused
+    std::string secret;  // signs bodies (X-Huddle-Signature: sha256=<hex HMAC>); empty = unsigned
+    std::string presence_url;  // POSTs user.online / user.offline; empty = off
+    std::chrono::milliseconds offline_grace{5'000};  // a reload within this is no offline
+};
+
 struct LimitSettings {
     std::size_t max_message_bytes = 64 * 1024;
     std::uint32_t messages_per_minute = 100;  // per connection, token bucket
@@ -75,6 +85,7 @@ struct Settings {
     ServerSettings server;
     AuthSettings auth;
     ApiSettings api;
+    WebhookSettings webhooks;
     LimitSettings limits;
     HeartbeatSettings heartbeat;
     LogSettings log;

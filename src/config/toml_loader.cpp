@@ -317,7 +317,8 @@ class Loader {
                     } else {
                         error(line, "namespaces.access: unknown access rule " +
                                         in_quotes(s->get()) +
-                                        " (expected \"authenticated\", \"own-user\" or \"claim\")");
+                                        " (expected \"authenticated\", \"own-user\", \"claim\", "
+                                        "\"subscription-token\" or \"webhook\")");
                         ok = false;
                     }
                 } else {
@@ -328,6 +329,12 @@ class Loader {
                     (k == "client_publish" ? ns.client_publish : ns.presence_events) = b->get();
                 } else {
                     bad_type("a boolean (true or false)");
+                }
+            } else if (k == "webhook_url") {
+                if (const auto* s = value.as_string()) {
+                    ns.webhook_url = s->get();
+                } else {
+                    bad_type("a string");
                 }
             } else if (k == "room_pattern") {
                 if (const auto* s = value.as_string()) {

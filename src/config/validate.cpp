@@ -147,8 +147,13 @@ class Validator {
             } else if (!seen.insert(ns.name).second) {
                 error("namespace '" + ns.name + "' is defined twice");
             }
+            if (ns.access == AccessRule::webhook && !ns.webhook_url.starts_with("http://")) {
+                error("namespace '" + ns.name +
+                      "': access \"webhook\" needs webhook_url = \"http://...\"");
+            }
             if (ns.access != AccessRule::authenticated && ns.access != AccessRule::own_user &&
-                ns.access != AccessRule::claim) {
+                ns.access != AccessRule::claim && ns.access != AccessRule::subscription_token &&
+                ns.access != AccessRule::webhook) {
                 error("namespace '" + ns.name + "': unknown access rule");
             }
             if (ns.name == "*" && ns.access == AccessRule::own_user) {

@@ -44,6 +44,9 @@ AccessDecision NamespaceTable::may_subscribe(std::string_view room, std::string_
             if (claim_rule_allows(rules.room_pattern, room, claims))
                 return {};
             return {false, "FORBIDDEN", "the token's claims do not give access to this room"};
+        case AccessRule::subscription_token:
+        case AccessRule::webhook:
+            return {.allowed = false, .deferred = true};
     }
     return {false, "FORBIDDEN", "access rule refused"};
 }

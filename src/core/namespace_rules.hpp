@@ -13,10 +13,12 @@ namespace huddle::core {
 
 // Who may subscribe to (and, if allowed, publish in) the rooms of a namespace.
 enum class AccessRule {
-    authenticated,  // any connection with a valid token (or anonymous, if allowed)
-    own_user,       // only `<namespace>:<sub>` of the connection's own user
-    claim,          // rooms matching `room_pattern` expanded with the token's claims, or the
-                    // patterns of its `rooms` claim
+    authenticated,       // any connection with a valid token (or anonymous, if allowed)
+    own_user,            // only `<namespace>:<sub>` of the connection's own user
+    claim,               // rooms matching `room_pattern` expanded with the token's claims, or the
+                         // patterns of its `rooms` claim
+    subscription_token,  // a second JWT for the room, issued by the app's backend
+    webhook,             // the app's backend answers an HTTP POST (cached)
 };
 
 struct NamespaceSettings {
@@ -29,6 +31,8 @@ struct NamespaceSettings {
     std::uint32_t publish_per_minute = 0;
     // For AccessRule::claim: e.g. "firm:{firmId}" or "firm:{firmId}/*".
     std::string room_pattern;
+    // For AccessRule::webhook: where to POST {"userId","claims","room","action"}.
+    std::string webhook_url;
     // Claims copied into a member's presence entry, e.g. {"name", "avatar"}.
     std::vector<std::string> presence_claims;
 };
@@ -38,6 +42,8 @@ struct AccessDecision {
     bool allowed = true;
     std::string_view code;
     std::string_view message;
+    // The rule needs an answer from elsewhere (subscription token, webhook): ask, then decide.
+    bool deferred = false;
 };
 
 // An empty claim set, for callers (and tests) without a token.

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -56,6 +58,21 @@ class RoomsContext {
         std::int64_t expires_at = 0;  // seconds since the epoch; 0 = no expiry
     };
     virtual RefreshResult refresh_token(std::string_view token) = 0;
+
+    // Rules that need an answer from elsewhere (subscription tokens, the app's webhook). `done`
+    // runs later (or at once) with one decision per room, in order, and only while the
+    // connection is still open; it gets the context again because the caller's may be gone.
+    struct RoomCheck {
+        std::string room;
+        std::string token;  // the subscription token the client gave for the room, if any
+    };
+    struct Decision {
+        bool allowed = false;
+        std::string code;
+        std::string message;
+    };
+    using DecisionsDone = std::function<void(RoomsContext&, std::vector<Decision>)>;
+    virtual void authorize_rooms(std::vector<RoomCheck> checks, DecisionsDone done) = 0;
 
     // Asks the room's owner for its presence list; the answer (encode_presence) comes later.
     virtual void request_presence(std::string_view room, std::string id_json) = 0;

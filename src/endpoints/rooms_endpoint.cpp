@@ -54,6 +54,8 @@ void RoomsEndpoint::on_binary(RoomsContext& context) const {
 void RoomsEndpoint::subscribe(const Request& request, RoomsContext& context) const {
     std::vector<RoomResult> results;
     results.reserve(request.rooms.size());
+    std::vector<RoomsContext::RoomCheck> checks;
+    std::vector<std::size_t> checked;  // indexes in `results` waiting for `checks`
     for (const std::string& room : request.rooms) {
         RoomResult& result = results.emplace_back(RoomResult{room, {}, {}});
         // The private user room exists from the start, whatever characters the user id has.
@@ -66,19 +68,54 @@ void RoomsEndpoint::subscribe(const Request& request, RoomsContext& context) con
         }
         const core::AccessDecision access =
             namespaces_.may_subscribe(room, context.user_id(), context.claims());
+        if (access.deferred) {
+            std::string token;
+            for (const auto& [token_room, value] : request.room_tokens) {
+                if (token_room == room)
+                    token = value;
+            }
+            checks.push_back({room, std::move(token)});
+            checked.push_back(results.size() - 1);
+            continue;
+        }
         if (!access.allowed) {
             result.error_code = access.code;
             result.error_message = access.message;
-            continue;
         }
+    }
+    if (checks.empty()) {
+        join_and_answer(request.id_json, std::move(results), context);
+        return;
+    }
+    context.authorize_rooms(
+        std::move(checks),
+        [this, id_json = request.id_json, results = std::move(results),
+         checked = std::move(checked)](RoomsContext& later,
+                                       std::vector<RoomsContext::Decision> decisions) mutable {
+            for (std::size_t i = 0; i < checked.size() && i < decisions.size(); ++i) {
+                if (decisions[i].allowed)
+                    continue;
+                results[checked[i]].error_code = std::move(decisions[i].code);
+                results[checked[i]].error_message = std::move(decisions[i].message);
+            }
+            join_and_answer(id_json, std::move(results), later);
+        });
+}
+
+// Joins the allowed rooms in the order asked, within the room limit, and answers once.
+void RoomsEndpoint::join_and_answer(std::string_view id_json, std::vector<RoomResult> results,
+                                    RoomsContext& context) const {
+    for (RoomResult& result : results) {
+        if (!result.error_code.empty() || context.is_member(result.room))
+            continue;
         if (context.joined_room_count() >= limits_.max_rooms_per_connection) {
             result.error_code = "TOO_MANY_ROOMS";
             result.error_message = "this connection is in as many rooms as allowed";
             continue;
         }
-        context.join(room);
+        context.join(result.room);
     }
-    context.reply(encode_room_results("subscribed", request.id_json, results));
+    context.reply(encode_room_results("subscribed", id_json, results));
 }
 
 void RoomsEndpoint::unsubscribe(const Request& request, RoomsContext& context) const {

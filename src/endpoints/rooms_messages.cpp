@@ -1,5 +1,6 @@
 #include "endpoints/rooms_messages.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <boost/json.hpp>
@@ -46,6 +47,19 @@ Request decode_rooms_request(const json::object& object, RequestKind kind, std::
     }
     if (request.rooms.empty()) {
         return invalid(std::move(request.id_json), "INVALID_MESSAGE", "\"rooms\" is empty");
+    }
+    if (const json::value* tokens = object.if_contains("tokens"); tokens != nullptr) {
+        const bool valid = tokens->is_object() &&
+                           std::all_of(tokens->get_object().begin(), tokens->get_object().end(),
+                                       [](const auto& entry) { return entry.value().is_string(); });
+        if (!valid) {
+            return invalid(std::move(request.id_json), "INVALID_MESSAGE",
+                           "\"tokens\" must map room names to token strings");
+        }
+        for (const auto& entry : tokens->get_object()) {
+            request.room_tokens.emplace_back(std::string(entry.key()),
+                                             std::string(entry.value().get_string()));
+        }
     }
     return request;
 }

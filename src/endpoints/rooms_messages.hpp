@@ -26,11 +26,13 @@ struct Request {
     RequestKind kind = RequestKind::invalid;
     std::string id_json;  // the request's "id" as JSON text, echoed verbatim; empty if absent
     std::vector<std::string> rooms;  // subscribe / unsubscribe
-    std::string room;                // publish, typing, presence
-    std::string type;                // publish
-    std::string payload_json;        // publish; "null" when absent
-    bool typing = true;              // typing
-    std::string token;               // refresh
+    // subscribe: {"tokens": {"doc:1": "<jwt>"}}, subscription tokens for rooms that need one.
+    std::vector<std::pair<std::string, std::string>> room_tokens;
+    std::string room;          // publish, typing, presence
+    std::string type;          // publish
+    std::string payload_json;  // publish; "null" when absent
+    bool typing = true;        // typing
+    std::string token;         // refresh
     // When kind == invalid: the error to answer with.
     std::string_view error_code;
     std::string error_message;
@@ -40,8 +42,8 @@ Request decode_request(std::string_view text);
 
 struct RoomResult {
     std::string room;
-    std::string_view error_code;  // empty = ok
-    std::string_view error_message;
+    std::string error_code;  // empty = ok
+    std::string error_message;
 };
 
 std::string encode_connection_ack(std::string_view connection_id, std::string_view user_id,

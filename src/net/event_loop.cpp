@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "endpoints/rooms_messages.hpp"
+#include "net/access_checks.hpp"
 #include "net/clock.hpp"
 #include "net/http_session.hpp"
 #include "net/server.hpp"
@@ -27,7 +28,8 @@ EventLoop::EventLoop(Server& server, unsigned index)
       io_(1),
       acceptor_(io_),
       sweep_timer_(io_),
-      read_buffer_(kReadBufferBytes) {}
+      read_buffer_(kReadBufferBytes),
+      access_checks_(std::make_unique<AccessChecks>(*this)) {}
 
 EventLoop::~EventLoop() = default;
 

@@ -19,6 +19,7 @@
 
 namespace huddle::net {
 
+class AccessChecks;
 class Server;
 class WsSession;
 
@@ -31,6 +32,7 @@ class EventLoop {
     unsigned index() const { return index_; }
     Server& server() { return server_; }
     core::RoomRegistry<WsSession>& rooms() { return rooms_; }
+    AccessChecks& access_checks() { return *access_checks_; }
     observability::LoopCounters& counters() { return counters_; }
     bool on_this_thread() const { return std::this_thread::get_id() == thread_id_; }
 
@@ -88,6 +90,7 @@ class EventLoop {
     bool flush_posted_ = false;
     std::int64_t last_admission_cleanup_ms_ = 0;
     std::unordered_map<std::string, RoomPresence> presence_;
+    std::unique_ptr<AccessChecks> access_checks_;
 };
 
 }  // namespace huddle::net

@@ -78,7 +78,8 @@ Server::Server(config::Settings settings)
     for (unsigned i = 0; i < threads; ++i)
         loops_.push_back(std::make_unique<EventLoop>(*this, i));
     for (const auto& ns : settings_.namespaces) {
-        if (ns.access == core::AccessRule::claim || !ns.presence_claims.empty())
+        if (ns.access == core::AccessRule::claim || ns.access == core::AccessRule::webhook ||
+            !ns.presence_claims.empty())
             keeps_claims_ = true;
     }
     load_tls();

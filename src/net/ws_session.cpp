@@ -15,6 +15,7 @@
 #include "endpoints/json_text.hpp"
 #include "endpoints/rooms_endpoint.hpp"
 #include "endpoints/rooms_messages.hpp"
+#include "net/access_checks.hpp"
 #include "net/clock.hpp"
 #include "net/event_loop.hpp"
 #include "net/server.hpp"
@@ -631,6 +632,32 @@ void WsSession::request_presence(std::string_view room, std::string id_json) {
                 self->reply(endpoints::encode_presence(id_json, name, users));
             }
         });
+}
+
+void WsSession::authorize_rooms(std::vector<RoomCheck> checks, DecisionsDone done) {
+    struct Pending {
+        std::vector<Decision> decisions;
+        std::size_t remaining = 0;
+        DecisionsDone done;
+    };
+    auto pending = std::make_shared<Pending>();
+    pending->decisions.resize(checks.size());
+    pending->remaining = checks.size();
+    pending->done = std::move(done);
+    std::weak_ptr<WsSession> weak = weak_from_this();
+    const core::NamespaceTable& namespaces = loop_.server().rooms_endpoint().namespaces();
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        loop_.access_checks().check(namespaces.rules_for(checks[i].room), checks[i].room,
+                                    identity_.user_id, claims(), checks[i].token,
+                                    [pending, weak, i](Decision decision) {
+                                        pending->decisions[i] = std::move(decision);
+                                        if (--pending->remaining != 0)
+                                            return;
+                                        auto self = weak.lock();
+                                        if (self && self->state_ == State::open)
+                                            pending->done(*self, std::move(pending->decisions));
+                                    });
+    }
 }
 
 void WsSession::count_rate_limited() {

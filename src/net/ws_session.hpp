@@ -88,6 +88,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     core::TokenBucket& typing_budget() override { return typing_budget_; }
     RefreshResult refresh_token(std::string_view token) override;
     void request_presence(std::string_view room, std::string id_json) override;
+    void authorize_rooms(std::vector<RoomCheck> checks, DecisionsDone done) override;
 
     // Backend revocation: leaves the room and tells the client why.
     void remove_from_room(std::string_view room, std::string_view reason);

@@ -31,6 +31,7 @@ using huddle::core::AccessRule;
 using huddle::core::NamespaceSettings;
 using huddle::core::NamespaceTable;
 using huddle::core::TokenBucket;
+using huddle::endpoints::Request;
 using huddle::endpoints::RequestKind;
 
 constexpr std::uint32_t kMaxRooms = 4;
@@ -64,6 +65,12 @@ const NamespaceTable& namespaces() {
         ns("user", AccessRule::own_user, true, false, 0),
         ns("team", AccessRule::authenticated, true, true, 0),
         ns("chat", AccessRule::authenticated, true, false, 3),
+        ns("doc", AccessRule::subscription_token, false, false, 0),
+        [] {
+            NamespaceSettings kept = ns("log", AccessRule::authenticated, true, false, 0);
+            kept.history = 10;
+            return kept;
+        }(),
         ns("*", AccessRule::authenticated, false, true, 0),
     });
     return table;
@@ -85,7 +92,7 @@ struct FuzzContext : huddle::endpoints::RoomsContext {
         check(type != nullptr && type->is_string());
         const std::string_view name = type->get_string();
         check(name == "subscribed" || name == "unsubscribed" || name == "published" ||
-              name == "pong" || name == "PONG" || name == "error");
+              name == "pong" || name == "PONG" || name == "error" || name == "refreshed");
         if (name == "error") {
             const json::value& code = value.at("payload").at("code");
             check(code.is_string() && !code.get_string().empty());
@@ -127,6 +134,45 @@ struct FuzzContext : huddle::endpoints::RoomsContext {
             .second;
     }
     void count_rate_limited() override {}
+
+    const json::object& claims() const override { return token_claims; }
+    bool set_typing(std::string_view room, bool typing) override {
+        check(is_member(room));
+        const auto it = std::find(typing_rooms.begin(), typing_rooms.end(), room);
+        if ((it != typing_rooms.end()) == typing)
+            return false;
+        if (typing) {
+            typing_rooms.emplace_back(room);
+        } else {
+            typing_rooms.erase(it);
+        }
+        return true;
+    }
+    TokenBucket& typing_budget() override { return typing; }
+    RefreshResult refresh_token(std::string_view token) override {
+        check(!token.empty());
+        return {token.size() % 2 == 0, "refused", 1};
+    }
+    void request_presence(std::string_view room, std::string id_json) override {
+        check(is_member(room));
+        if (!id_json.empty())
+            check(parse_or_abort(id_json).is_primitive());
+    }
+    // Deferred rooms: allow every other one, answering at once.
+    void authorize_rooms(std::vector<RoomCheck> asked, DecisionsDone done) override {
+        check(!asked.empty());
+        std::vector<Decision> decisions;
+        for (std::size_t i = 0; i < asked.size(); ++i)
+            decisions.push_back({i % 2 == 0, i % 2 == 0 ? "" : "FORBIDDEN", "no"});
+        done(*this, std::move(decisions));
+    }
+    void join_with_history(std::string_view room, std::optional<Request::Resume>) override {
+        join(room);
+    }
+
+    json::object token_claims;
+    std::vector<std::string> typing_rooms;
+    TokenBucket typing{4, 60'000, 1'000'000};
 };
 
 void check_request(std::string_view text) {

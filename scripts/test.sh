@@ -26,6 +26,9 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build/asan --output-on-failure -j "$jobs"
 
+step "Yjs engine against the JavaScript Yjs (differential check)"
+./tests/yjs-vectors/run.sh build/asan/tests/unit/huddle-yjs-tool
+
 step "integration tests (real binary, Node clients)"
 HUDDLE_BIN="$root/build/asan/huddle" ./tests/integration/run.sh
 

@@ -213,6 +213,8 @@ std::string settings_help_text() {
         "  presence_claims = []         claims shown in presence, e.g. [\"name\", \"avatar\"]\n"
         "  access = \"subscription-token\"  a second JWT per room from the app's backend\n"
         "  access = \"webhook\"           with webhook_url = \"http://...\": the backend decides\n"
+        "  history = 0                  events kept per room for recovery (offsets); 0 = none\n"
+        "  history_max_age = \"24h\"      drop history events older than this; 0 = no limit\n"
         "  client_publish = false       may clients publish to these rooms\n"
         "  presence_events = false      send join/leave events to members\n"
         "  publish_per_minute = 0       client publishes per connection per minute; 0 = no "
@@ -258,6 +260,8 @@ std::string settings_to_toml(const Settings& settings, bool mask_secrets) {
         out += "publish_per_minute = " + std::to_string(ns.publish_per_minute) + "\n";
         out += "room_pattern = " + format_setting_value(name_format, ns.room_pattern) + "\n";
         out += "webhook_url = " + format_setting_value(name_format, ns.webhook_url) + "\n";
+        out += "history = " + std::to_string(ns.history) + "\n";
+        out += "history_max_age = " + std::to_string(ns.history_max_age_ms) + "\n";
         std::vector<std::string> claims = ns.presence_claims;
         out += "presence_claims = [";
         for (std::size_t i = 0; i < claims.size(); ++i) {

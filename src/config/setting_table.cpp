@@ -322,6 +322,10 @@ std::vector<SettingDescriptor> build_table() {
                          "Time a client has to complete the HTTP upgrade and authentication",
                          {.range = {100, 10 * kMinute}}));
 
+    // store
+    t.push_back(describe("store.path", T::string, &S::store, &StoreSettings::path,
+                         "SQLite database for room history; its directory is created"));
+
     // webhooks
     t.push_back(describe("webhooks.timeout", T::duration, &S::webhooks, &WebhookSettings::timeout,
                          "How long a call to the app's backend may take before it counts as failed",

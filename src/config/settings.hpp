@@ -47,6 +47,11 @@ struct ApiSettings {
     std::string api_key = "huddle-development-api-key";
 };
 
+struct StoreSettings {
+    // SQLite database for room history (and, later, documents); its directory is created.
+    std::string path = "data/huddle.db";
+};
+
 // Calls from Huddle to the app's backend: the webhook access rule and online/offline notices.
 struct WebhookSettings {
     std::chrono::milliseconds timeout{2'000};
@@ -86,6 +91,7 @@ struct Settings {
     AuthSettings auth;
     ApiSettings api;
     WebhookSettings webhooks;
+    StoreSettings store;
     LimitSettings limits;
     HeartbeatSettings heartbeat;
     LogSettings log;

@@ -330,6 +330,30 @@ class Loader {
                 } else {
                     bad_type("a boolean (true or false)");
                 }
+            } else if (k == "history") {
+                const auto* i = value.as_integer();
+                if (i == nullptr) {
+                    bad_type("an integer");
+                } else if (i->get() < 0 || i->get() > 10'000'000) {
+                    error(line, "namespaces.history: " + std::to_string(i->get()) +
+                                    " is out of range 0..10000000");
+                    ok = false;
+                } else {
+                    ns.history = static_cast<std::uint32_t>(i->get());
+                }
+            } else if (k == "history_max_age") {
+                std::optional<std::chrono::milliseconds> age;
+                if (const auto* text = value.as_string()) {
+                    age = parse_duration(text->get());
+                } else if (const auto* number = value.as_integer(); number && number->get() >= 0) {
+                    age = std::chrono::milliseconds(number->get());
+                }
+                if (age) {
+                    ns.history_max_age_ms = age->count();
+                } else {
+                    error(line, "namespaces.history_max_age: expected a duration such as \"24h\"");
+                    ok = false;
+                }
             } else if (k == "webhook_url") {
                 if (const auto* s = value.as_string()) {
                     ns.webhook_url = s->get();

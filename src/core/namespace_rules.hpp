@@ -31,6 +31,11 @@ struct NamespaceSettings {
     std::uint32_t publish_per_minute = 0;
     // For AccessRule::claim: e.g. "firm:{firmId}" or "firm:{firmId}/*".
     std::string room_pattern;
+    // Events kept per room for recovery after a reconnect; 0 = no history (events are not
+    // stored and carry no offsets).
+    std::uint32_t history = 0;
+    // Events older than this are dropped from the history; 0 = no age limit.
+    std::int64_t history_max_age_ms = 0;
     // For AccessRule::webhook: where to POST {"userId","claims","room","action"}.
     std::string webhook_url;
     // Claims copied into a member's presence entry, e.g. {"name", "avatar"}.

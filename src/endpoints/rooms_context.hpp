@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,7 @@
 #include <boost/json/object.hpp>
 
 #include "core/token_bucket.hpp"
+#include "endpoints/rooms_messages.hpp"
 
 namespace huddle::endpoints {
 
@@ -73,6 +75,11 @@ class RoomsContext {
     };
     using DecisionsDone = std::function<void(RoomsContext&, std::vector<Decision>)>;
     virtual void authorize_rooms(std::vector<RoomCheck> checks, DecisionsDone done) = 0;
+
+    // Joins a room whose namespace keeps history. The room's owner replays what was missed since
+    // `resume` (if given), then the connection joins and gets a room.position message.
+    virtual void join_with_history(std::string_view room,
+                                   std::optional<Request::Resume> resume) = 0;
 
     // Asks the room's owner for its presence list; the answer (encode_presence) comes later.
     virtual void request_presence(std::string_view room, std::string id_json) = 0;

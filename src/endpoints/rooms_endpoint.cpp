@@ -84,12 +84,12 @@ void RoomsEndpoint::subscribe(const Request& request, RoomsContext& context) con
         }
     }
     if (checks.empty()) {
-        join_and_answer(request.id_json, std::move(results), context);
+        join_and_answer(request.id_json, std::move(results), request.recover, context);
         return;
     }
     context.authorize_rooms(
         std::move(checks),
-        [this, id_json = request.id_json, results = std::move(results),
+        [this, id_json = request.id_json, recover = request.recover, results = std::move(results),
          checked = std::move(checked)](RoomsContext& later,
                                        std::vector<RoomsContext::Decision> decisions) mutable {
             for (std::size_t i = 0; i < checked.size() && i < decisions.size(); ++i) {
@@ -98,24 +98,39 @@ void RoomsEndpoint::subscribe(const Request& request, RoomsContext& context) con
                 results[checked[i]].error_code = std::move(decisions[i].code);
                 results[checked[i]].error_message = std::move(decisions[i].message);
             }
-            join_and_answer(id_json, std::move(results), later);
+            join_and_answer(id_json, std::move(results), recover, later);
         });
 }
 
 // Joins the allowed rooms in the order asked, within the room limit, and answers once.
 void RoomsEndpoint::join_and_answer(std::string_view id_json, std::vector<RoomResult> results,
+                                    const std::vector<Request::Resume>& recover,
                                     RoomsContext& context) const {
+    std::vector<std::pair<std::string, std::optional<Request::Resume>>> history_joins;
     for (RoomResult& result : results) {
         if (!result.error_code.empty() || context.is_member(result.room))
             continue;
-        if (context.joined_room_count() >= limits_.max_rooms_per_connection) {
+        if (context.joined_room_count() + history_joins.size() >=
+            limits_.max_rooms_per_connection) {
             result.error_code = "TOO_MANY_ROOMS";
             result.error_message = "this connection is in as many rooms as allowed";
             continue;
         }
-        context.join(result.room);
+        if (namespaces_.rules_for(result.room).history == 0) {
+            context.join(result.room);
+            continue;
+        }
+        std::optional<Request::Resume> resume;
+        for (const auto& entry : recover) {
+            if (entry.room == result.room)
+                resume = entry;
+        }
+        history_joins.emplace_back(result.room, std::move(resume));
     }
     context.reply(encode_room_results("subscribed", id_json, results));
+    // After the answer: the replay and room.position of history rooms follow it.
+    for (auto& [room, resume] : history_joins)
+        context.join_with_history(room, std::move(resume));
 }
 
 void RoomsEndpoint::unsubscribe(const Request& request, RoomsContext& context) const {

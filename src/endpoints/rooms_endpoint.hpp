@@ -31,7 +31,7 @@ class RoomsEndpoint {
   private:
     void subscribe(const Request& request, RoomsContext& context) const;
     void join_and_answer(std::string_view id_json, std::vector<RoomResult> results,
-                         RoomsContext& context) const;
+                         const std::vector<Request::Resume>& recover, RoomsContext& context) const;
     void unsubscribe(const Request& request, RoomsContext& context) const;
     void publish(const Request& request, RoomsContext& context) const;
     void typing(const Request& request, RoomsContext& context) const;

@@ -48,6 +48,29 @@ Request decode_rooms_request(const json::object& object, RequestKind kind, std::
     if (request.rooms.empty()) {
         return invalid(std::move(request.id_json), "INVALID_MESSAGE", "\"rooms\" is empty");
     }
+    if (const json::value* recover = object.if_contains("recover"); recover != nullptr) {
+        if (!recover->is_object()) {
+            return invalid(std::move(request.id_json), "INVALID_MESSAGE",
+                           "\"recover\" must map room names to {\"offset\",\"epoch\"}");
+        }
+        for (const auto& entry : recover->get_object()) {
+            const json::object* from = entry.value().if_object();
+            const json::value* offset = from ? from->if_contains("offset") : nullptr;
+            const json::value* epoch = from ? from->if_contains("epoch") : nullptr;
+            const bool offset_ok =
+                offset && ((offset->is_int64() && offset->get_int64() >= 0) || offset->is_uint64());
+            if (!offset_ok || !epoch || !epoch->is_string()) {
+                return invalid(std::move(request.id_json), "INVALID_MESSAGE",
+                               "recover entries need a non-negative integer \"offset\" and a "
+                               "string \"epoch\"");
+            }
+            request.recover.push_back({std::string(entry.key()),
+                                       offset->is_uint64()
+                                           ? offset->get_uint64()
+                                           : static_cast<std::uint64_t>(offset->get_int64()),
+                                       std::string(epoch->get_string())});
+        }
+    }
     if (const json::value* tokens = object.if_contains("tokens"); tokens != nullptr) {
         const bool valid = tokens->is_object() &&
                            std::all_of(tokens->get_object().begin(), tokens->get_object().end(),
@@ -293,9 +316,9 @@ std::string encode_presence(std::string_view id_json, std::string_view room,
 
 std::string encode_event(std::string_view type, std::string_view room,
                          std::string_view payload_json, std::int64_t timestamp_ms,
-                         std::string_view user_id) {
+                         std::string_view user_id, std::uint64_t offset, std::string_view epoch) {
     std::string out;
-    out.reserve(64 + type.size() + room.size() + payload_json.size() + user_id.size());
+    out.reserve(96 + type.size() + room.size() + payload_json.size() + user_id.size());
     out += "{\"type\":";
     append_json_string(out, type);
     out += ",\"room\":";
@@ -307,6 +330,32 @@ std::string encode_event(std::string_view type, std::string_view room,
     if (!user_id.empty()) {
         out += ",\"userId\":";
         append_json_string(out, user_id);
+    }
+    if (offset != 0) {
+        out += ",\"offset\":";
+        append_json_int(out, static_cast<std::int64_t>(offset));
+        out += ",\"epoch\":";
+        append_json_string(out, epoch);
+    }
+    out += '}';
+    return out;
+}
+
+std::string encode_room_position(const RoomPositionMessage& message) {
+    std::string out = "{\"type\":\"room.position\",\"room\":";
+    append_json_string(out, message.room);
+    out += ",\"epoch\":";
+    append_json_string(out, message.epoch);
+    out += ",\"offset\":";
+    append_json_int(out, static_cast<std::int64_t>(message.offset));
+    if (message.recovery_requested) {
+        out += message.recovered ? ",\"recovered\":true" : ",\"recovered\":false";
+        out += ",\"missed\":";
+        append_json_int(out, static_cast<std::int64_t>(message.missed));
+        if (!message.reason.empty()) {
+            out += ",\"reason\":";
+            append_json_string(out, message.reason);
+        }
     }
     out += '}';
     return out;

@@ -26,6 +26,13 @@ struct Request {
     RequestKind kind = RequestKind::invalid;
     std::string id_json;  // the request's "id" as JSON text, echoed verbatim; empty if absent
     std::vector<std::string> rooms;  // subscribe / unsubscribe
+    // subscribe: {"recover": {"team:1": {"offset": 41, "epoch": "..."}}}, where to resume.
+    struct Resume {
+        std::string room;
+        std::uint64_t offset = 0;
+        std::string epoch;
+    };
+    std::vector<Resume> recover;
     // subscribe: {"tokens": {"doc:1": "<jwt>"}}, subscription tokens for rooms that need one.
     std::vector<std::pair<std::string, std::string>> room_tokens;
     std::string room;          // publish, typing, presence
@@ -60,9 +67,24 @@ std::string encode_refreshed(std::string_view id_json, std::int64_t expires_at);
 std::string encode_presence(std::string_view id_json, std::string_view room,
                             std::string_view users_json);
 
-// An event as every member receives it. `user_id` empty = no userId field.
+// An event as every member receives it. `user_id` empty = no userId field. Rooms with history
+// add their position: `offset` (> 0) and `epoch`.
 std::string encode_event(std::string_view type, std::string_view room,
                          std::string_view payload_json, std::int64_t timestamp_ms,
-                         std::string_view user_id);
+                         std::string_view user_id, std::uint64_t offset = 0,
+                         std::string_view epoch = {});
+
+// After joining a room with history: where the room stands, and whether a requested recovery
+// delivered everything missed (`recovered` absent when none was asked).
+struct RoomPositionMessage {
+    std::string_view room;
+    std::string_view epoch;
+    std::uint64_t offset = 0;
+    bool recovery_requested = false;
+    bool recovered = false;
+    std::uint64_t missed = 0;
+    std::string_view reason;  // why not recovered
+};
+std::string encode_room_position(const RoomPositionMessage& message);
 
 }  // namespace huddle::endpoints

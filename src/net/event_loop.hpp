@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
@@ -67,6 +68,16 @@ class EventLoop {
     using RoomPresence = std::unordered_map<std::string, PresenceEntry>;
     std::unordered_map<std::string, RoomPresence>& owned_presence() { return presence_; }
 
+    // History position of the rooms this loop owns (rooms whose namespace keeps history).
+    struct RoomLog {
+        std::string epoch;
+        std::uint64_t last_offset = 0;     // given to the newest event
+        std::uint64_t durable_offset = 0;  // newest event stored and handed to the loops
+        std::uint32_t appends_since_trim = 0;
+        std::deque<std::string> recent_keys;  // idempotency keys not yet certainly stored
+    };
+    std::unordered_map<std::string, RoomLog>& room_logs() { return room_logs_; }
+
     // Stops accepting and closes every connection with `server_shutdown` + 1001.
     void begin_shutdown();
 
@@ -91,6 +102,7 @@ class EventLoop {
     std::int64_t last_admission_cleanup_ms_ = 0;
     std::unordered_map<std::string, RoomPresence> presence_;
     std::unique_ptr<AccessChecks> access_checks_;
+    std::unordered_map<std::string, RoomLog> room_logs_;
 };
 
 }  // namespace huddle::net

@@ -1,6 +1,7 @@
 #include "net/http_routes.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include <openssl/crypto.h>
 
@@ -13,6 +14,7 @@
 #include "net/event_loop.hpp"
 #include "net/server.hpp"
 #include "observability/log.hpp"
+#include "store/store.hpp"
 
 namespace huddle::net {
 namespace http = boost::beast::http;
@@ -141,16 +143,67 @@ void api_publish(const SessionPtr& session, const HttpRequest& request) {
     }
     const std::string payload = payload_text(*body);
     const std::string user_id(string_or_empty(*body, "userId"));
-    Server& server = session->loop().server();
-    std::string answer = "{\"ok\":true,\"rooms\":[";
-    for (std::size_t i = 0; i < rooms.size(); ++i) {
-        if (i != 0)
-            answer += ',';
-        append_json_string(answer, rooms[i]);
-        server.publish(rooms[i], std::string(type), payload, user_id, 0, excluded_users);
+    const std::string key(string_or_empty(*body, "idempotencyKey"));
+    if (!key.empty() && rooms.size() != 1) {
+        session->respond(400,
+                         error_body("INVALID_REQUEST", "an idempotencyKey needs exactly one room"));
+        return;
     }
-    answer += "]}";
-    session->respond(200, std::move(answer));
+    // The answer waits until every room has the event: stored, for rooms with history.
+    struct Gather {
+        std::vector<std::string> rooms;
+        std::vector<PublishOutcome> outcomes;
+        std::size_t remaining = 0;
+    };
+    auto gather = std::make_shared<Gather>();
+    gather->rooms = rooms;
+    gather->outcomes.resize(rooms.size());
+    gather->remaining = rooms.size();
+    Server& server = session->loop().server();
+    for (std::size_t i = 0; i < rooms.size(); ++i) {
+        PublishRequest publish;
+        publish.room = rooms[i];
+        publish.type = std::string(type);
+        publish.payload_json = payload;
+        publish.user_id = user_id;
+        publish.excluded_users = excluded_users;
+        publish.idempotency_key = key;
+        publish.reply_loop = &session->loop();
+        publish.done = [session, gather, i](PublishOutcome outcome) {
+            gather->outcomes[i] = std::move(outcome);
+            if (--gather->remaining != 0)
+                return;
+            std::string answer = "{\"ok\":true,\"rooms\":[";
+            std::string offsets = "{";
+            bool duplicate = false;
+            for (std::size_t r = 0; r < gather->rooms.size(); ++r) {
+                const PublishOutcome& result = gather->outcomes[r];
+                if (!result.ok) {
+                    session->respond(503, error_body("STORE_UNAVAILABLE", result.error));
+                    return;
+                }
+                duplicate = duplicate || result.duplicate;
+                if (r != 0)
+                    answer += ',';
+                append_json_string(answer, gather->rooms[r]);
+                if (result.offset != 0) {
+                    if (offsets.size() > 1)
+                        offsets += ',';
+                    append_json_string(offsets, gather->rooms[r]);
+                    offsets += ':';
+                    append_json_int(offsets, static_cast<std::int64_t>(result.offset));
+                }
+            }
+            answer += "]";
+            if (offsets.size() > 1)
+                answer += ",\"offsets\":" + offsets + "}";
+            if (duplicate)
+                answer += ",\"duplicate\":true";
+            answer += '}';
+            session->respond(200, std::move(answer));
+        };
+        server.publish(std::move(publish));
+    }
 }
 
 void api_send_to_user(const SessionPtr& session, const HttpRequest& request,
@@ -206,6 +259,56 @@ void api_room_presence(const SessionPtr& session, const std::string& room) {
                                                answer += '}';
                                                session->respond(200, std::move(answer));
                                            });
+}
+
+// GET /api/rooms/{room}/history?after=N&limit=M: stored events after offset N, oldest first.
+void api_room_history(const SessionPtr& session, const HttpRequest& request,
+                      const std::string& room) {
+    store::Store* store = session->loop().server().store();
+    if (store == nullptr) {
+        session->respond(503, error_body("STORE_UNAVAILABLE", "no store is open"));
+        return;
+    }
+    std::uint64_t after = 0;
+    std::uint64_t limit = 100;
+    std::string text;
+    const auto number = [&text](std::uint64_t& out) {
+        const auto result = std::from_chars(text.data(), text.data() + text.size(), out);
+        return result.ec == std::errc() && result.ptr == text.data() + text.size();
+    };
+    if (endpoints::find_query_parameter(request.target(), "after", text) && !number(after)) {
+        session->respond(400,
+                         error_body("INVALID_REQUEST", "after must be a non-negative integer"));
+        return;
+    }
+    if (endpoints::find_query_parameter(request.target(), "limit", text) &&
+        (!number(limit) || limit == 0 || limit > 1000)) {
+        session->respond(400, error_body("INVALID_REQUEST", "limit must be 1..1000"));
+        return;
+    }
+    try {
+        const store::RoomPosition position = store->position(room);
+        const auto events = store->read_after(room, after, limit);
+        std::string answer = "{\"room\":";
+        append_json_string(answer, room);
+        answer += ",\"epoch\":";
+        append_json_string(answer, position.epoch);
+        answer += ",\"lastOffset\":";
+        append_json_int(answer, static_cast<std::int64_t>(position.last_offset));
+        answer += ",\"events\":[";
+        for (std::size_t i = 0; i < events.size(); ++i) {
+            if (i != 0)
+                answer += ',';
+            answer += events[i].event_json;
+        }
+        answer += "],\"next\":";
+        append_json_int(answer,
+                        static_cast<std::int64_t>(events.empty() ? after : events.back().offset));
+        answer += '}';
+        session->respond(200, std::move(answer));
+    } catch (const std::exception& error) {
+        session->respond(503, error_body("STORE_UNAVAILABLE", error.what()));
+    }
 }
 
 void api_disconnect_user(const SessionPtr& session, const HttpRequest& request,
@@ -428,6 +531,19 @@ void route_http_request(const SessionPtr& session, const HttpRequest& request) {
         }
     }
     constexpr std::string_view kRooms = "/api/rooms/";
+    constexpr std::string_view kHistory = "/history";
+    if (path.substr(0, kRooms.size()) == kRooms && path.size() > kRooms.size() + kHistory.size() &&
+        path.substr(path.size() - kHistory.size()) == kHistory) {
+        const std::string room = percent_decoded(
+            path.substr(kRooms.size(), path.size() - kRooms.size() - kHistory.size()));
+        if (const std::string_view problem = core::room_name_problem(room); !problem.empty()) {
+            session->respond(400, error_body("INVALID_ROOM", problem));
+            return;
+        }
+        if (only(http::verb::get))
+            api_room_history(session, request, room);
+        return;
+    }
     constexpr std::string_view kPresence = "/presence";
     if (path.substr(0, kRooms.size()) == kRooms && path.size() > kRooms.size() + kPresence.size() &&
         path.substr(path.size() - kPresence.size()) == kPresence) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -21,6 +22,7 @@
 #include "net/ws/frame_writer.hpp"
 #include "net/ws_session.hpp"
 #include "observability/log.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace huddle::net {
 namespace asio = boost::asio;
@@ -112,7 +114,21 @@ void Server::load_tls() {
                                  error.message());
 }
 
+void Server::open_store() {
+    const std::filesystem::path path(settings_.store.path);
+    std::error_code ignored;
+    if (path.has_parent_path())
+        std::filesystem::create_directories(path.parent_path(), ignored);
+    try {
+        store_ = store::open_sqlite_store(settings_.store.path);
+    } catch (const std::exception& error) {
+        throw std::runtime_error("cannot open the store " + settings_.store.path + ": " +
+                                 error.what());
+    }
+}
+
 void Server::start() {
+    open_store();
     const auto address = asio::ip::make_address(settings_.server.host);
     asio::ip::tcp::endpoint endpoint(address, settings_.server.port);
     for (auto& loop : loops_) {
@@ -163,6 +179,9 @@ void Server::shutdown() {
         loop->stop();
     for (auto& loop : loops_)
         loop->join();
+    maintenance_.join();
+    if (store_)
+        store_->close();  // writes and completes everything queued
     const std::string left_text = std::to_string(left);
     log(LogLevel::info, "server.stopped", {{"connections_left", left_text}});
 }
@@ -220,26 +239,131 @@ void Server::on_owner(const std::string& room, std::function<void(EventLoop&)> t
 void Server::publish(std::string room, std::string type, std::string payload_json,
                      std::string user_id, std::uint64_t excluded_connection,
                      std::vector<std::string> excluded_users) {
-    EventLoop& owner = owner_of(room);
-    if (owner.on_this_thread()) {
-        deliver_from_owner(std::move(room), std::move(type), std::move(payload_json),
-                           std::move(user_id), excluded_connection, std::move(excluded_users));
-        return;
-    }
-    asio::post(
-        owner.io(), [this, room = std::move(room), type = std::move(type),
-                     payload_json = std::move(payload_json), user_id = std::move(user_id),
-                     excluded_connection, excluded_users = std::move(excluded_users)]() mutable {
-            deliver_from_owner(std::move(room), std::move(type), std::move(payload_json),
-                               std::move(user_id), excluded_connection, std::move(excluded_users));
-        });
+    PublishRequest request;
+    request.room = std::move(room);
+    request.type = std::move(type);
+    request.payload_json = std::move(payload_json);
+    request.user_id = std::move(user_id);
+    request.excluded_connection = excluded_connection;
+    request.excluded_users = std::move(excluded_users);
+    publish(std::move(request));
 }
 
-void Server::deliver_from_owner(std::string room, std::string type, std::string payload_json,
-                                std::string user_id, std::uint64_t excluded_connection,
-                                std::vector<std::string> excluded_users) {
+void Server::publish(PublishRequest request) {
+    EventLoop& owner = owner_of(request.room);
+    if (owner.on_this_thread()) {
+        deliver_from_owner(std::move(request));
+        return;
+    }
+    asio::post(owner.io(), [this, request = std::move(request)]() mutable {
+        deliver_from_owner(std::move(request));
+    });
+}
+
+void Server::complete(PublishRequest& request, PublishOutcome outcome) {
+    if (!request.done || request.reply_loop == nullptr)
+        return;
+    if (request.reply_loop->on_this_thread()) {
+        request.done(std::move(outcome));
+        return;
+    }
+    asio::post(request.reply_loop->io(),
+               [done = std::move(request.done), outcome = std::move(outcome)]() mutable {
+                   done(std::move(outcome));
+               });
+}
+
+void Server::deliver_from_owner(PublishRequest request) {
+    const core::NamespaceSettings& rules = namespaces_.rules_for(request.room);
+    if (rules.history != 0 && store_) {
+        // Named first: the argument that moves `request` may be evaluated before the others.
+        EventLoop& owner = owner_of(request.room);
+        append_to_history(owner, std::move(request), rules);
+        return;
+    }
+    const std::string text = endpoints::encode_event(
+        request.type, request.room, request.payload_json, wall_ms(), request.user_id);
+    fan_out(request.room, text, request.excluded_connection, std::move(request.excluded_users));
+    complete(request, {});
+}
+
+// Loads a room's history position on first use (a store call that may wait for a commit when
+// the room is new; once per room per process).
+static EventLoop::RoomLog& load_room_log(EventLoop& owner, store::Store& store,
+                                         const std::string& room) {
+    auto& logs = owner.room_logs();
+    if (auto it = logs.find(room); it != logs.end())
+        return it->second;
+    const store::RoomPosition position = store.position(room);
+    EventLoop::RoomLog& log = logs[room];
+    log.epoch = position.epoch;
+    log.last_offset = position.last_offset;
+    log.durable_offset = position.last_offset;
+    return log;
+}
+
+void Server::append_to_history(EventLoop& owner, PublishRequest request,
+                               const core::NamespaceSettings& rules) {
+    constexpr std::size_t kRecentKeys = 1000;
+    EventLoop::RoomLog& history = load_room_log(owner, *store_, request.room);
+    const std::string& key = request.idempotency_key;
+    if (!key.empty()) {
+        const bool seen = std::find(history.recent_keys.begin(), history.recent_keys.end(), key) !=
+                              history.recent_keys.end() ||
+                          store_->find_by_idempotency_key(request.room, key).has_value();
+        if (seen) {
+            complete(request, {.ok = true, .duplicate = true});
+            return;
+        }
+        history.recent_keys.push_back(key);
+        if (history.recent_keys.size() > kRecentKeys)
+            history.recent_keys.pop_front();
+    }
+    const std::uint64_t offset = ++history.last_offset;
+    const std::int64_t timestamp = wall_ms();
+    auto text = std::make_shared<const std::string>(
+        endpoints::encode_event(request.type, request.room, request.payload_json, timestamp,
+                                request.user_id, offset, history.epoch));
+    std::vector<store::RoomEvent> events{{request.room, offset, timestamp, key, *text}};
+    auto pending = std::make_shared<PublishRequest>(std::move(request));
+    const std::uint32_t keep = rules.history;
+    const std::int64_t max_age = rules.history_max_age_ms;
+    // Completions arrive in queue order; posting them to the owner keeps the room's order.
+    store_->append(std::move(events), [this, &owner, pending, text, offset, keep,
+                                       max_age](store::AppendResult result) {
+        asio::post(owner.io(), [this, &owner, pending, text, offset, keep, max_age,
+                                result = std::move(result)]() mutable {
+            if (!result.ok()) {
+                log(LogLevel::error, "history.append_failed",
+                    {{"room", pending->room}, {"error", result.error}});
+                complete(*pending,
+                         {.ok = false, .error = "the event could not be stored: " + result.error});
+                return;
+            }
+            EventLoop::RoomLog& room_log = owner.room_logs()[pending->room];
+            room_log.durable_offset = std::max(room_log.durable_offset, offset);
+            fan_out(pending->room, *text, pending->excluded_connection,
+                    std::move(pending->excluded_users));
+            complete(*pending, {.ok = true, .offset = offset});
+            if (++room_log.appends_since_trim >= 64) {
+                room_log.appends_since_trim = 0;
+                const std::int64_t min_timestamp = max_age > 0 ? wall_ms() - max_age : 0;
+                asio::post(maintenance_, [this, room = pending->room, keep, min_timestamp] {
+                    try {
+                        store_->trim(room, keep, min_timestamp);
+                    } catch (const std::exception& error) {
+                        log(LogLevel::warn, "history.trim_failed",
+                            {{"room", room}, {"error", error.what()}});
+                    }
+                });
+            }
+        });
+    });
+}
+
+void Server::fan_out(const std::string& room, const std::string& text,
+                     std::uint64_t excluded_connection, std::vector<std::string> excluded_users) {
     // Encoded once here; every loop writes these same bytes to its members.
-    const std::string text = endpoints::encode_event(type, room, payload_json, wall_ms(), user_id);
     auto delivery = std::make_shared<RoomDelivery>();
     delivery->frame = make_text_frame(text);
     if (settings_.server.permessage_deflate && text.size() >= kCompressFromBytes) {
@@ -247,7 +371,7 @@ void Server::deliver_from_owner(std::string room, std::string type, std::string 
         delivery->compressed = std::make_shared<const std::string>(
             deflater.encode_compressed_frame(ws::Opcode::text, text));
     }
-    delivery->room = std::move(room);
+    delivery->room = room;
     delivery->excluded_connection = excluded_connection;
     delivery->excluded_users = std::move(excluded_users);
     delivery->accepted_at_us = steady_us();
@@ -259,6 +383,56 @@ void Server::deliver_from_owner(std::string room, std::string type, std::string 
             asio::post(loop->io(), [delivery, &target = *loop] { target.deliver(*delivery); });
         }
     }
+}
+
+void Server::join_with_history(std::string room, std::optional<endpoints::Request::Resume> resume,
+                               EventLoop& reply_loop, std::function<void(HistoryJoin)> done) {
+    constexpr std::uint64_t kMaxReplay = 10'000;
+    on_owner(room, [this, room, resume = std::move(resume), &reply_loop,
+                    done = std::move(done)](EventLoop& owner) mutable {
+        HistoryJoin join;
+        endpoints::RoomPositionMessage position{.room = room};
+        std::string reason;
+        try {
+            EventLoop::RoomLog& history = load_room_log(owner, *store_, room);
+            position.epoch = history.epoch;
+            position.offset = history.durable_offset;
+            if (resume) {
+                position.recovery_requested = true;
+                const std::uint64_t from = resume->offset;
+                if (resume->epoch != history.epoch) {
+                    reason = "the room's history has another epoch: resync";
+                } else if (from > history.durable_offset) {
+                    reason = "the offset is ahead of the room's history";
+                } else if (history.durable_offset - from > kMaxReplay) {
+                    reason = "more events were missed than a recovery replays: resync";
+                } else {
+                    const std::uint64_t oldest = store_->oldest_offset(room);
+                    if (from < history.durable_offset && (oldest == 0 || oldest > from + 1)) {
+                        reason = "the missed events are no longer kept: resync";
+                    } else {
+                        for (auto& event :
+                             store_->read_after(room, from, history.durable_offset - from)) {
+                            if (event.offset > history.durable_offset)
+                                break;
+                            join.missed_events.push_back(std::move(event.event_json));
+                        }
+                        position.recovered = true;
+                        position.missed = join.missed_events.size();
+                    }
+                }
+            }
+        } catch (const std::exception& error) {
+            log(LogLevel::error, "history.read_failed", {{"room", room}, {"error", error.what()}});
+            position.recovery_requested = resume.has_value();
+            reason = "the room's history could not be read";
+        }
+        position.reason = reason;
+        join.position_message = endpoints::encode_room_position(position);
+        asio::post(reply_loop.io(), [done = std::move(done), join = std::move(join)]() mutable {
+            done(std::move(join));
+        });
+    });
 }
 
 void Server::presence_join(std::string room, std::string user, std::string info_json,
@@ -274,7 +448,8 @@ void Server::presence_join(std::string room, std::string user, std::string info_
         payload += ",\"info\":";
         payload += entry.info_json;
         payload += '}';
-        deliver_from_owner(room, "user.joined", std::move(payload), user, connection);
+        fan_out(room, endpoints::encode_event("user.joined", room, payload, wall_ms(), user),
+                connection, {});
     });
 }
 
@@ -293,7 +468,8 @@ void Server::presence_leave(std::string room, std::string user, std::uint64_t co
         std::string payload = "{\"userId\":";
         endpoints::append_json_string(payload, user);
         payload += '}';
-        deliver_from_owner(room, "user.left", std::move(payload), user, connection);
+        fan_out(room, endpoints::encode_event("user.left", room, payload, wall_ms(), user),
+                connection, {});
     });
 }
 

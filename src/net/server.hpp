@@ -7,11 +7,13 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "auth/jwt_verifier.hpp"
 #include "config/settings.hpp"
@@ -19,10 +21,40 @@
 #include "core/namespace_rules.hpp"
 #include "endpoints/rooms_endpoint.hpp"
 #include "observability/metrics.hpp"
+#include "store/store.hpp"
 
 namespace huddle::net {
 
 class EventLoop;
+
+// A publish with everything a caller may ask for; only room and type are required.
+struct PublishRequest {
+    std::string room;
+    std::string type;
+    std::string payload_json = "null";
+    std::string user_id;
+    std::uint64_t excluded_connection = 0;
+    std::vector<std::string> excluded_users;
+    std::string idempotency_key;  // rooms with history: a retried publish is not delivered twice
+    // When set, `done` runs on `reply_loop` once the event is durable (history rooms) or handed
+    // to the loops.
+    EventLoop* reply_loop = nullptr;
+    std::function<void(struct PublishOutcome)> done;
+};
+
+struct PublishOutcome {
+    bool ok = true;
+    bool duplicate = false;    // the idempotency key was seen before: not delivered again
+    std::uint64_t offset = 0;  // rooms with history
+    std::string error;
+};
+
+// What a connection joining a room with history receives: the events it missed, then where the
+// room stands.
+struct HistoryJoin {
+    std::vector<std::string> missed_events;  // event JSON texts, in order
+    std::string position_message;            // room.position
+};
 
 struct RoomCount {
     std::string room;
@@ -69,6 +101,13 @@ class Server {
     // ordered by the room's owner loop, so every member everywhere sees the same order.
     void publish(std::string room, std::string type, std::string payload_json, std::string user_id,
                  std::uint64_t excluded_connection, std::vector<std::string> excluded_users = {});
+    void publish(PublishRequest request);
+
+    // Rooms with history: the owner replays what was missed since `resume` (if any) and says
+    // where the room stands; `done` runs on `reply_loop`.
+    void join_with_history(std::string room, std::optional<endpoints::Request::Resume> resume,
+                           EventLoop& reply_loop, std::function<void(HistoryJoin)> done);
+    store::Store* store() { return store_.get(); }
 
     // Presence (rooms whose namespace has presence_events): counted per user by the room's owner
     // loop, which sends user.joined / user.left when a user's first connection arrives or the
@@ -96,9 +135,13 @@ class Server {
 
   private:
     EventLoop& owner_of(std::string_view room);
-    void deliver_from_owner(std::string room, std::string type, std::string payload_json,
-                            std::string user_id, std::uint64_t excluded_connection,
-                            std::vector<std::string> excluded_users = {});
+    void deliver_from_owner(PublishRequest request);
+    void append_to_history(EventLoop& owner, PublishRequest request,
+                           const core::NamespaceSettings& rules);
+    void fan_out(const std::string& room, const std::string& text,
+                 std::uint64_t excluded_connection, std::vector<std::string> excluded_users);
+    static void complete(PublishRequest& request, PublishOutcome outcome);
+    void open_store();
     // Runs `task` on the room's owner loop (at once when already there).
     void on_owner(const std::string& room, std::function<void(EventLoop&)> task);
     void load_tls();
@@ -117,6 +160,9 @@ class Server {
     std::atomic<std::uint64_t> next_connection_id_{0};
     std::uint16_t bound_port_ = 0;
     bool keeps_claims_ = false;
+    std::unique_ptr<store::Store> store_;
+    // Store work that waits for a commit (trimming) runs here, never on an event loop.
+    boost::asio::thread_pool maintenance_{1};
     std::vector<std::unique_ptr<EventLoop>> loops_;
 };
 

@@ -89,6 +89,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     RefreshResult refresh_token(std::string_view token) override;
     void request_presence(std::string_view room, std::string id_json) override;
     void authorize_rooms(std::vector<RoomCheck> checks, DecisionsDone done) override;
+    void join_with_history(std::string_view room,
+                           std::optional<endpoints::Request::Resume> resume) override;
 
     // Backend revocation: leaves the room and tells the client why.
     void remove_from_room(std::string_view room, std::string_view reason);

@@ -16,8 +16,8 @@ Query& Query::bind(int index, std::int64_t value) {
 
 Query& Query::bind(int index, std::string_view text) {
     const char* data = text.data() != nullptr ? text.data() : "";
-    const int rc = sqlite3_bind_text64(statement_, index, data, text.size(), SQLITE_STATIC,
-                                       SQLITE_UTF8);
+    const int rc =
+        sqlite3_bind_text64(statement_, index, data, text.size(), SQLITE_STATIC, SQLITE_UTF8);
     if (rc != SQLITE_OK)
         connection_.fail(rc, "bind");
     return *this;
@@ -25,10 +25,9 @@ Query& Query::bind(int index, std::string_view text) {
 
 Query& Query::bind_blob(int index, const std::vector<std::uint8_t>& data) {
     // A null pointer would bind NULL: an empty blob is a zero-length blob.
-    const int rc = data.empty()
-                       ? sqlite3_bind_zeroblob(statement_, index, 0)
-                       : sqlite3_bind_blob64(statement_, index, data.data(), data.size(),
-                                             SQLITE_STATIC);
+    const int rc = data.empty() ? sqlite3_bind_zeroblob(statement_, index, 0)
+                                : sqlite3_bind_blob64(statement_, index, data.data(), data.size(),
+                                                      SQLITE_STATIC);
     if (rc != SQLITE_OK)
         connection_.fail(rc, "bind");
     return *this;
@@ -104,8 +103,8 @@ Query Connection::query(const char* sql) {
     auto it = statements_.find(sql);
     if (it == statements_.end()) {
         sqlite3_stmt* statement = nullptr;
-        const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement,
-                                          nullptr);
+        const int rc =
+            sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement, nullptr);
         if (rc != SQLITE_OK)
             fail(rc, sql);
         it = statements_.emplace(sql, statement).first;

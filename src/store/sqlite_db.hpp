@@ -16,11 +16,11 @@ namespace huddle::store::sqlite {
 
 // A failed SQLite call; `code` is the (extended) result code.
 class DbError : public StoreError {
-public:
+  public:
     DbError(int code, const std::string& what) : StoreError(what), code_(code) {}
     int code() const { return code_; }
 
-private:
+  private:
     int code_;
 };
 
@@ -30,7 +30,7 @@ class Connection;
 // its bindings cleared when the Query ends. Text and blobs are bound without copying: the bound
 // data must outlive the Query's steps.
 class Query {
-public:
+  public:
     Query(Connection& connection, sqlite3_stmt* statement)
         : connection_(connection), statement_(statement) {}
     ~Query();
@@ -52,13 +52,13 @@ public:
     std::string text(int column) const;
     std::vector<std::uint8_t> blob(int column) const;
 
-private:
+  private:
     Connection& connection_;
     sqlite3_stmt* statement_;
 };
 
 class Connection {
-public:
+  public:
     // Opens `path` (created if missing) in multi-thread mode: the caller makes sure one thread at
     // a time uses the connection.
     Connection(const std::string& path, int busy_timeout_ms);
@@ -76,7 +76,7 @@ public:
     sqlite3* handle() { return db_; }
     [[noreturn]] void fail(int code, std::string_view what) const;
 
-private:
+  private:
     sqlite3* db_ = nullptr;
     std::unordered_map<const char*, sqlite3_stmt*> statements_;
 };

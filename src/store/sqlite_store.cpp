@@ -86,7 +86,8 @@ constexpr const char* kTrimAge = "DELETE FROM room_events WHERE room_id = ?1 AND
 constexpr const char* kDocumentSelect = "SELECT id FROM documents WHERE name = ?1";
 constexpr const char* kDocumentInsert = "INSERT INTO documents(name) VALUES(?1)";
 constexpr const char* kDocumentDelete = "DELETE FROM documents WHERE id = ?1";
-constexpr const char* kUpdateInsert = "INSERT INTO document_updates(document_id, data) VALUES(?1, ?2)";
+constexpr const char* kUpdateInsert =
+    "INSERT INTO document_updates(document_id, data) VALUES(?1, ?2)";
 constexpr const char* kUpdateInsertWithId =
     "INSERT INTO document_updates(id, document_id, data) VALUES(?1, ?2, ?3)";
 constexpr const char* kUpdatesLoad =
@@ -190,7 +191,7 @@ void migrate(Connection& db) {
 // ---------------------------------------------------------------------------------------------
 
 class SqliteStore final : public Store {
-public:
+  public:
     SqliteStore(const std::string& path, const SqliteOptions& options);
     ~SqliteStore() override;
 
@@ -216,13 +217,13 @@ public:
     void close() override;
     StoreStats stats() const override;
 
-private:
+  private:
     // One queued unit of work for the writer.
     struct Request {
         enum class Kind { events, update, task } kind = Kind::task;
-        std::vector<RoomEvent> events;        // Kind::events
-        std::string document;                 // Kind::update
-        std::vector<std::uint8_t> data;       // Kind::update
+        std::vector<RoomEvent> events;          // Kind::events
+        std::string document;                   // Kind::update
+        std::vector<std::uint8_t> data;         // Kind::update
         std::function<void(Connection&)> task;  // Kind::task: a synchronous call's work
         AppendCallback done;
         std::size_t bytes = 0;  // counted against max_queued_bytes (0 for tasks)
@@ -230,14 +231,14 @@ private:
 
     // A read connection borrowed from the pool for one call.
     class ReadLease {
-    public:
+      public:
         explicit ReadLease(SqliteStore& store);
         ~ReadLease();
         ReadLease(const ReadLease&) = delete;
         ReadLease& operator=(const ReadLease&) = delete;
         Connection& operator*() { return *connection_; }
 
-    private:
+      private:
         SqliteStore& store_;
         std::unique_ptr<Connection> connection_;
     };
@@ -365,8 +366,8 @@ void SqliteStore::append(std::vector<RoomEvent> events, AppendCallback done) {
     request.kind = Request::Kind::events;
     request.bytes = 0;
     for (const auto& e : events)
-        request.bytes += sizeof(RoomEvent) + e.room.size() + e.idempotency_key.size() +
-                         e.event_json.size();
+        request.bytes +=
+            sizeof(RoomEvent) + e.room.size() + e.idempotency_key.size() + e.event_json.size();
     request.events = std::move(events);
     request.done = std::move(done);
     enqueue_append(std::move(request));
@@ -426,7 +427,8 @@ void SqliteStore::writer_loop() {
             queue_cv_.wait(lock, [this] { return !queue_.empty() || closing_; });
             if (queue_.empty())
                 break;  // closing and drained
-            const std::size_t take = std::min(queue_.size(), std::max<std::size_t>(1, options_.max_batch));
+            const std::size_t take =
+                std::min(queue_.size(), std::max<std::size_t>(1, options_.max_batch));
             for (std::size_t i = 0; i < take; ++i) {
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
@@ -551,8 +553,8 @@ void SqliteStore::write_events(const std::vector<RoomEvent>& events) {
     for (const auto& e : events) {
         std::uint64_t last = 0;
         const std::int64_t room_id = room_id_for_write(db, e.room, &last);
-        if (e.offset <= last || e.offset > static_cast<std::uint64_t>(
-                                                std::numeric_limits<std::int64_t>::max())) {
+        if (e.offset <= last ||
+            e.offset > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
             throw Refused{AppendStatus::offset_conflict,
                           "offset " + std::to_string(e.offset) + " is not after offset " +
                               std::to_string(last) + " in room '" + e.room + "'"};
@@ -599,6 +601,11 @@ void SqliteStore::write_update(const std::string& document, const std::vector<st
 }
 
 void SqliteStore::flush() {
+    {
+        std::lock_guard lock(queue_mutex_);
+        if (closing_)
+            return;  // close() drains everything itself
+    }
     run_on_writer([](Connection&) { return true; });
 }
 

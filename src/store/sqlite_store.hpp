@@ -35,7 +35,8 @@ struct SqliteOptions {
 // Opens (creating if needed) the database file at `path`, migrating its schema to the current
 // version, and starts the writer thread. Throws StoreError on failure (including a database
 // written by a newer version). ":memory:" is not supported (the connections must share a file).
-std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOptions& options = {});
+std::unique_ptr<Store> open_sqlite_store(const std::string& path,
+                                         const SqliteOptions& options = {});
 
 // The schema version this build writes (kept in the table huddle_schema).
 inline constexpr int kSqliteSchemaVersion = 1;

@@ -6,7 +6,9 @@
 // Implementations group the appends queued meanwhile into one transaction (group commit), so one
 // fsync covers many appends. Event loops never block on disk: append*() only queues.
 //
-// Completions run on the store's own writer thread, in the order the appends were queued. They
+// Completions run on the store's own writer thread, in the order the appends were queued, except
+// refusals known at once (queue_full, closed), which complete on the calling thread before
+// append*() returns (so a completion may run inside the append call: post, don't re-enter). They
 // must be short and must not throw (post back to the caller's event loop). They must not call
 // flush()/close() or the synchronous methods of the same store (that would wait on the very thread
 // that runs them); calling append*() from a completion is fine.
@@ -33,17 +35,17 @@ namespace huddle::store {
 // Thrown by open functions and synchronous methods when the database itself fails (cannot be
 // opened, I/O error, schema from a newer version, store closed). Never thrown by append*().
 class StoreError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 enum class AppendStatus {
     ok,
-    queue_full,      // the bounded queue is full: nothing written; retry later or tell the client
-    closed,          // the store is closed (or closing): nothing written
-    offset_conflict, // an offset not greater than the room's last offset: nothing written
-    duplicate_key,   // the idempotency key is already stored for that room: nothing written
-    failed,          // database error (I/O, disk full, ...): nothing written
+    queue_full,       // the bounded queue is full: nothing written; retry later or tell the client
+    closed,           // the store is closed (or closing): nothing written
+    offset_conflict,  // an offset not greater than the room's last offset: nothing written
+    duplicate_key,    // the idempotency key is already stored for that room: nothing written
+    failed,           // database error (I/O, disk full, ...): nothing written
 };
 
 struct AppendResult {
@@ -80,7 +82,7 @@ struct RoomPosition {
 };
 
 class HistoryStore {
-public:
+  public:
     virtual ~HistoryStore() = default;
 
     // Appends the events (any rooms) atomically: all are stored or none. Each event's offset must
@@ -130,7 +132,7 @@ struct DocumentInfo {
 };
 
 class DocumentStore {
-public:
+  public:
     virtual ~DocumentStore() = default;
 
     // Appends one update; `done` is called once, on the writer thread, after it is durable.
@@ -159,17 +161,18 @@ public:
 // ---------------------------------------------------------------------------------------------
 
 struct StoreStats {
-    std::uint64_t commits = 0;          // transactions committed by the writer (one fsync each)
-    std::uint64_t appends = 0;          // append()/append_update() requests made durable
-    std::uint64_t failed_appends = 0;   // completed with an error (any status but ok)
-    std::uint64_t queued = 0;           // requests waiting for the writer now
-    std::uint64_t queued_bytes = 0;     // their payload size
+    std::uint64_t commits = 0;         // transactions committed by the writer (one fsync each)
+    std::uint64_t appends = 0;         // append()/append_update() requests made durable
+    std::uint64_t failed_appends = 0;  // completed with an error (any status but ok)
+    std::uint64_t queued = 0;          // requests waiting for the writer now
+    std::uint64_t queued_bytes = 0;    // their payload size
 };
 
 // One object serving both interfaces, with lifecycle and figures for /metrics.
 class Store : public HistoryStore, public DocumentStore {
-public:
+  public:
     // Waits until everything queued before the call is durable and its completion has run.
+    // Returns at once after close().
     virtual void flush() = 0;
     // Stops accepting appends (they complete with `closed`), writes and completes everything
     // already queued, stops the writer. Idempotent; the destructor calls it.

@@ -19,27 +19,28 @@
 namespace huddle::yjs {
 
 struct Error {
-  std::string message;
+    std::string message;
 };
 
 // A small expected-like type (C++20 has no std::expected).
-template <class T> class Result {
-public:
-  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {} // NOLINT(google-explicit-constructor)
+template <class T>
+class Result {
+  public:
+    Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+    Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
-  [[nodiscard]] bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  [[nodiscard]] const Error& error() const { return std::get<1>(v_); }
+    [[nodiscard]] bool ok() const { return v_.index() == 0; }
+    explicit operator bool() const { return ok(); }
+    T& value() { return std::get<0>(v_); }
+    const T& value() const { return std::get<0>(v_); }
+    T& operator*() { return value(); }
+    const T& operator*() const { return value(); }
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+    [[nodiscard]] const Error& error() const { return std::get<1>(v_); }
 
-private:
-  std::variant<T, Error> v_;
+  private:
+    std::variant<T, Error> v_;
 };
 
 // Limits on a single decoded update (far above what real documents reach).
@@ -49,24 +50,24 @@ inline constexpr std::size_t kMaxDeleteRanges = std::size_t{1} << 24;
 inline constexpr std::size_t kMaxUpdateBytes = (std::size_t{1} << 32) - 1;
 
 struct Id {
-  std::uint64_t client = 0;
-  std::uint64_t clock = 0;
-  friend bool operator==(const Id&, const Id&) = default;
+    std::uint64_t client = 0;
+    std::uint64_t clock = 0;
+    friend bool operator==(const Id&, const Id&) = default;
 };
 
 enum class StructKind : std::uint8_t { gc = 0, item = 1, skip = 10 };
 
 // Content references as written in the low 5 bits of an item's info byte.
 enum class ContentRef : std::uint8_t {
-  deleted = 1,
-  json = 2,
-  binary = 3,
-  string = 4,
-  embed = 5,
-  format = 6,
-  type = 7,
-  any = 8,
-  doc = 9,
+    deleted = 1,
+    json = 2,
+    binary = 3,
+    string = 4,
+    embed = 5,
+    format = 6,
+    type = 7,
+    any = 8,
+    doc = 9,
 };
 
 enum class ParentKind : std::uint8_t { none = 0, root = 1, id = 2 };
@@ -74,80 +75,80 @@ enum class ParentKind : std::uint8_t { none = 0, root = 1, id = 2 };
 // One struct (Item, GC or Skip) of an update. Variable-size parts (strings, content) are not
 // copied: they are offsets into the update bytes, which must outlive the struct.
 struct Struct {
-  std::uint64_t client = 0;
-  std::uint64_t clock = 0;
-  std::uint64_t length = 0; // clock units (UTF-16 units for strings)
-  Id origin;                // valid if has_origin
-  Id right_origin;          // valid if has_right_origin
-  Id parent_id;             // valid if parent_kind == id
-  const std::uint8_t* base = nullptr; // the update the offsets below refer to
-  std::uint32_t parent_key_off = 0;   // root type name, if parent_kind == root
-  std::uint32_t parent_key_len = 0;
-  std::uint32_t parent_sub_off = 0; // map key, if has_parent_sub
-  std::uint32_t parent_sub_len = 0;
-  std::uint32_t content_off = 0; // the encoded content, as in the update
-  std::uint32_t content_len = 0;
-  StructKind kind = StructKind::gc;
-  ContentRef content = ContentRef::deleted;
-  ParentKind parent_kind = ParentKind::none;
-  bool has_origin = false;
-  bool has_right_origin = false;
-  bool has_parent_sub = false;
+    std::uint64_t client = 0;
+    std::uint64_t clock = 0;
+    std::uint64_t length = 0;            // clock units (UTF-16 units for strings)
+    Id origin;                           // valid if has_origin
+    Id right_origin;                     // valid if has_right_origin
+    Id parent_id;                        // valid if parent_kind == id
+    const std::uint8_t* base = nullptr;  // the update the offsets below refer to
+    std::uint32_t parent_key_off = 0;    // root type name, if parent_kind == root
+    std::uint32_t parent_key_len = 0;
+    std::uint32_t parent_sub_off = 0;  // map key, if has_parent_sub
+    std::uint32_t parent_sub_len = 0;
+    std::uint32_t content_off = 0;  // the encoded content, as in the update
+    std::uint32_t content_len = 0;
+    StructKind kind = StructKind::gc;
+    ContentRef content = ContentRef::deleted;
+    ParentKind parent_kind = ParentKind::none;
+    bool has_origin = false;
+    bool has_right_origin = false;
+    bool has_parent_sub = false;
 
-  [[nodiscard]] std::uint64_t end() const { return clock + length; }
-  [[nodiscard]] std::string_view parent_key() const {
-    return {reinterpret_cast<const char*>(base) + parent_key_off, parent_key_len};
-  }
-  [[nodiscard]] std::string_view parent_sub() const {
-    return {reinterpret_cast<const char*>(base) + parent_sub_off, parent_sub_len};
-  }
-  [[nodiscard]] std::span<const std::uint8_t> content_bytes() const {
-    return {base + content_off, content_len};
-  }
+    [[nodiscard]] std::uint64_t end() const { return clock + length; }
+    [[nodiscard]] std::string_view parent_key() const {
+        return {reinterpret_cast<const char*>(base) + parent_key_off, parent_key_len};
+    }
+    [[nodiscard]] std::string_view parent_sub() const {
+        return {reinterpret_cast<const char*>(base) + parent_sub_off, parent_sub_len};
+    }
+    [[nodiscard]] std::span<const std::uint8_t> content_bytes() const {
+        return {base + content_off, content_len};
+    }
 };
 
 struct DeleteRange {
-  std::uint64_t clock = 0;
-  std::uint64_t length = 0;
-  friend bool operator==(const DeleteRange&, const DeleteRange&) = default;
+    std::uint64_t clock = 0;
+    std::uint64_t length = 0;
+    friend bool operator==(const DeleteRange&, const DeleteRange&) = default;
 };
 
 struct ClientDeletes {
-  std::uint64_t client = 0;
-  std::vector<DeleteRange> ranges; // in the order read (Yjs keeps it; merges sort)
-  friend bool operator==(const ClientDeletes&, const ClientDeletes&) = default;
+    std::uint64_t client = 0;
+    std::vector<DeleteRange> ranges;  // in the order read (Yjs keeps it; merges sort)
+    friend bool operator==(const ClientDeletes&, const ClientDeletes&) = default;
 };
 
 // Clients in the order they first appear in the update (as Yjs's Map), each with its ranges.
 struct DeleteSet {
-  std::vector<ClientDeletes> clients;
+    std::vector<ClientDeletes> clients;
 };
 
 // A run of consecutive structs of one client, as written in the update.
 struct ClientBlock {
-  std::uint64_t client = 0;
-  std::uint64_t clock = 0;
-  std::size_t first = 0; // index into DecodedUpdate::structs
-  std::size_t count = 0;
+    std::uint64_t client = 0;
+    std::uint64_t clock = 0;
+    std::size_t first = 0;  // index into DecodedUpdate::structs
+    std::size_t count = 0;
 };
 
 // A decoded and validated update. Refers to the bytes it was decoded from: keep them alive.
 struct DecodedUpdate {
-  std::vector<ClientBlock> blocks;
-  std::vector<Struct> structs; // all blocks' structs, in update order
-  DeleteSet delete_set;
+    std::vector<ClientBlock> blocks;
+    std::vector<Struct> structs;  // all blocks' structs, in update order
+    DeleteSet delete_set;
 };
 
 struct StateVectorEntry {
-  std::uint64_t client = 0;
-  std::uint64_t clock = 0;
-  friend bool operator==(const StateVectorEntry&, const StateVectorEntry&) = default;
+    std::uint64_t client = 0;
+    std::uint64_t clock = 0;
+    friend bool operator==(const StateVectorEntry&, const StateVectorEntry&) = default;
 };
 
 // Entries in encoded order. A client listed twice: the last entry counts (as in Yjs).
 struct StateVector {
-  std::vector<StateVectorEntry> entries;
-  [[nodiscard]] std::uint64_t clock_of(std::uint64_t client) const;
+    std::vector<StateVectorEntry> entries;
+    [[nodiscard]] std::uint64_t clock_of(std::uint64_t client) const;
 };
 
 using Bytes = std::vector<std::uint8_t>;
@@ -175,4 +176,4 @@ Bytes encode_update(const DecodedUpdate& update);
 // dump are structurally equal. For tests and tools.
 std::string dump_update(const DecodedUpdate& update);
 
-} // namespace huddle::yjs
+}  // namespace huddle::yjs

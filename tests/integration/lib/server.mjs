@@ -126,11 +126,12 @@ export function testTmpDir() {
 
 let serial = 0;
 
-async function startOnce({ env, config, args, readyTimeoutMs }) {
+async function startOnce({ env, config, args, readyTimeoutMs, cwd }) {
     const port = await freePort();
     const id = ++serial;
     const dir = testTmpDir();
-    const dataDir = fs.mkdtempSync(path.join(dir, `data-${id}-`));
+    // A restart test passes the previous server's directory: same ./data, same store.
+    const dataDir = cwd ?? fs.mkdtempSync(path.join(dir, `data-${id}-`));
     const argv = ['--host', '127.0.0.1', '--port', String(port), '--threads', '2'];
     if (config !== null && config !== undefined) {
         const file = path.join(dir, `config-${id}.toml`);
@@ -161,6 +162,7 @@ async function startOnce({ env, config, args, readyTimeoutMs }) {
     const srv = {
         id,
         port,
+        cwd: dataDir,
         url: `http://127.0.0.1:${port}`,
         child,
         pid: child.pid,
@@ -242,12 +244,12 @@ async function startOnce({ env, config, args, readyTimeoutMs }) {
 }
 
 // Starts a server; retries on another port when the chosen one was taken in the meantime.
-export async function startServer({ env = {}, config = null, args = [], readyTimeoutMs = 15000 } = {}) {
+export async function startServer({ env = {}, config = null, args = [], readyTimeoutMs = 15000, cwd = undefined } = {}) {
     const missing = binaryMissingReason();
     if (missing) throw new Error(missing);
     for (let attempt = 1; ; attempt++) {
         try {
-            return await startOnce({ env, config, args, readyTimeoutMs });
+            return await startOnce({ env, config, args, readyTimeoutMs, cwd });
         } catch (e) {
             const portTaken = e.earlyExit && e.logs.some((l) => /address already in use|EADDRINUSE|bind/i.test(l));
             if (!portTaken || attempt >= 3) throw e;

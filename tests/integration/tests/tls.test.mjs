@@ -40,6 +40,7 @@ describe('TLS', () => {
             '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
         port = await freePort();
         child = spawn(HUDDLE_BIN, ['--host', '127.0.0.1', '--port', String(port), '--threads', '2'], {
+            cwd: dir, // its ./data goes with the test's temporary files
             env: { ...process.env, ...BASE_ENV, HUDDLE_AUTH_SECRET: SECRET, HUDDLE_API_API_KEY: API_KEY,
                 HUDDLE_SERVER_TLS_CERT_FILE: cert, HUDDLE_SERVER_TLS_KEY_FILE: key },
             stdio: ['ignore', 'pipe', 'pipe'],

@@ -274,8 +274,8 @@ presence_events = 1
     const std::vector<std::pair<int, std::string>> expected{
         {2, "invalid namespace name 'Team': use 1 to 32 characters of a-z 0-9 _ -, or *"},
         {5,
-         "namespaces.access: unknown access rule 'everyone' (expected \"authenticated\" or "
-         "\"own-user\")"},
+         "namespaces.access: unknown access rule 'everyone' (expected \"authenticated\", "
+         "\"own-user\", \"claim\", \"subscription-token\" or \"webhook\")"},
         {8, "unknown namespace setting 'acess' (did you mean 'access'?)"},
         {9, "namespace without a name (add name = \"...\")"},
         {13, "namespace 'dup' is defined twice (first on line 11)"},

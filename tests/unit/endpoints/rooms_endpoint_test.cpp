@@ -82,6 +82,48 @@ struct FakeContext : RoomsContext {
     }
     void count_rate_limited() override { ++rate_limited; }
 
+    // Deferred checks, typing, refresh, presence and history joins, recorded for the tests.
+    json::object token_claims;
+    std::vector<std::string> typing_rooms;
+    TokenBucket typing_bucket{5, 60'000, 0};
+    std::vector<std::string> refresh_tokens;
+    std::vector<std::pair<std::string, std::string>> presence_requests;
+    std::vector<std::pair<std::string, std::uint64_t>> history_joins;  // offset 0 = no resume
+    std::vector<RoomCheck> checks;
+    DecisionsDone pending_checks;
+
+    const json::object& claims() const override { return token_claims; }
+    bool set_typing(std::string_view room, bool typing) override {
+        const auto it = std::find(typing_rooms.begin(), typing_rooms.end(), room);
+        if ((it != typing_rooms.end()) == typing)
+            return false;
+        if (typing) {
+            typing_rooms.emplace_back(room);
+        } else {
+            typing_rooms.erase(it);
+        }
+        return true;
+    }
+    TokenBucket& typing_budget() override { return typing_bucket; }
+    RefreshResult refresh_token(std::string_view token) override {
+        refresh_tokens.emplace_back(token);
+        if (token == "good")
+            return {true, {}, 1234};
+        return {false, "token expired", 0};
+    }
+    void request_presence(std::string_view room, std::string id_json) override {
+        presence_requests.emplace_back(std::string(room), std::move(id_json));
+    }
+    void authorize_rooms(std::vector<RoomCheck> asked, DecisionsDone done) override {
+        checks = std::move(asked);
+        pending_checks = std::move(done);
+    }
+    void join_with_history(std::string_view room,
+                           std::optional<huddle::endpoints::Request::Resume> resume) override {
+        history_joins.emplace_back(std::string(room), resume ? resume->offset : 0);
+        joined.emplace_back(room);
+    }
+
     // The only reply since the last call, parsed.
     json::object take_reply() {
         EXPECT_EQ(replies.size(), 1u) << "expected exactly one reply";
@@ -511,81 +553,99 @@ TEST_F(RoomsEndpointTest, OutOfRangeNumberInPayloadReachesMembersAsJson) {
     EXPECT_FALSE(ec) << "members would receive the payload " << alice.published[0].payload_json;
 }
 
-// ---- presence ----------------------------------------------------------------------------------
+// ---- typing, refresh, presence requests ------------------------------------------------------
 
-TEST_F(RoomsEndpointTest, PresenceEventsOnSubscribeAndUnsubscribe) {
-    send(R"({"action":"subscribe","rooms":["team:1","board:1"]})");
-    ASSERT_EQ(alice.published.size(), 1u);  // board has no presence events
-    EXPECT_EQ(alice.published[0].room, "team:1");
-    EXPECT_EQ(alice.published[0].type, "user.joined");
-    EXPECT_EQ(parsed(alice.published[0].payload_json), parsed(R"({"userId":"alice"})"));
-
-    // Subscribing again announces nothing.
-    send(R"({"action":"subscribe","rooms":["team:1"]})");
-    EXPECT_EQ(alice.published.size(), 1u);
-
-    send(R"({"action":"unsubscribe","rooms":["team:1","board:1"]})");
+TEST_F(RoomsEndpointTest, TypingIsPublishedOnlyWhenTheStateChanges) {
+    subscribed(alice, "board:1");
+    endpoint.on_text(R"({"action":"typing","room":"board:1","typing":true})", alice);
+    endpoint.on_text(R"({"action":"typing","room":"board:1","typing":true})", alice);
+    endpoint.on_text(R"({"action":"typing","room":"board:1","typing":false})", alice);
+    EXPECT_TRUE(alice.replies.empty()) << "no answer without an id";
     ASSERT_EQ(alice.published.size(), 2u);
-    EXPECT_EQ(alice.published[1].room, "team:1");
-    EXPECT_EQ(alice.published[1].type, "user.left");
-    EXPECT_EQ(parsed(alice.published[1].payload_json), parsed(R"({"userId":"alice"})"));
-
-    // Unsubscribing from a room one is not in announces nothing.
-    send(R"({"action":"unsubscribe","rooms":["team:1"]})");
-    EXPECT_EQ(alice.published.size(), 2u);
+    EXPECT_EQ(alice.published[0].type, "user.typing");
+    EXPECT_EQ(parsed(alice.published[0].payload_json),
+              parsed(R"({"userId":"alice","typing":true})"));
+    EXPECT_EQ(parsed(alice.published[1].payload_json),
+              parsed(R"({"userId":"alice","typing":false})"));
 }
 
-TEST_F(RoomsEndpointTest, NoPresenceForRefusedSubscriptions) {
-    send(R"({"action":"subscribe","rooms":["team:1","team:2","team:3","team:4"]})");
-    EXPECT_EQ(alice.published.size(), 3u);
-    for (const Published& event : alice.published)
-        EXPECT_NE(event.room, "team:4");
+TEST_F(RoomsEndpointTest, TypingNeedsMembershipAndIsRateLimited) {
+    expect_error(send(R"({"action":"typing","room":"board:9","typing":true,"id":1})"), "FORBIDDEN");
+    subscribed(alice, "board:1");
+    for (int i = 0; i < 5; ++i) {
+        const auto reply = send(std::string(R"({"action":"typing","room":"board:1","id":)") +
+                                std::to_string(i) + "}");
+        EXPECT_EQ(reply.at("type"), "published");
+    }
+    const auto limited = send(R"({"action":"typing","room":"board:1","id":9})");
+    expect_error(limited, "RATE_LIMIT_EXCEEDED");
+    EXPECT_GT(limited.at("payload").at("retryAfterMs").as_int64(), 0);
+    expect_error(send(R"({"action":"typing","room":"board:1","typing":"yes"})"), "INVALID_MESSAGE");
 }
 
-TEST_F(RoomsEndpointTest, PresencePayloadEscapesTheUserId) {
-    FakeContext odd("o\"dd\\user\n");
-    send(odd, R"({"action":"subscribe","rooms":["team:1"]})");
-    ASSERT_EQ(odd.published.size(), 1u);
-    EXPECT_EQ(parsed(odd.published[0].payload_json).at("userId"), "o\"dd\\user\n");
+TEST_F(RoomsEndpointTest, RefreshAnswersWithTheNewExpiryOrUnauthorized) {
+    const auto ok = send(R"({"action":"refresh","token":"good","id":1})");
+    EXPECT_EQ(ok.at("type"), "refreshed");
+    EXPECT_EQ(ok.at("expiresAt"), 1234);
+    expect_error(send(R"({"action":"refresh","token":"old"})"), "UNAUTHORIZED");
+    expect_error(send(R"({"action":"refresh"})"), "INVALID_MESSAGE");
+    EXPECT_EQ(alice.refresh_tokens, (std::vector<std::string>{"good", "old"}));
 }
 
-TEST_F(RoomsEndpointTest, AnnounceLeaveOnDisconnect) {
-    endpoint.announce_leave("team:5", alice);
-    endpoint.announce_leave("board:5", alice);
-    ASSERT_EQ(alice.published.size(), 1u);
-    EXPECT_EQ(alice.published[0].room, "team:5");
-    EXPECT_EQ(alice.published[0].type, "user.left");
+TEST_F(RoomsEndpointTest, PresenceRequestsGoToTheContextForMembersOfPresenceRooms) {
+    subscribed(alice, "team:1");
+    endpoint.on_text(R"({"action":"presence","room":"team:1","id":"p"})", alice);
     EXPECT_TRUE(alice.replies.empty());
+    ASSERT_EQ(alice.presence_requests.size(), 1u);
+    EXPECT_EQ(alice.presence_requests[0], (std::pair<std::string, std::string>{"team:1", "\"p\""}));
+    subscribed(alice, "board:1");
+    expect_error(send(R"({"action":"presence","room":"board:1"})"), "PRESENCE_NOT_ENABLED");
+    expect_error(send(R"({"action":"presence","room":"team:2"})"), "FORBIDDEN");
 }
 
-TEST_F(RoomsEndpointTest, AnnounceJoinDirectly) {
-    endpoint.announce_join("team:5", alice);
-    endpoint.announce_join("project:5", alice);
-    ASSERT_EQ(alice.published.size(), 1u);
-    EXPECT_EQ(alice.published[0].type, "user.joined");
+// ---- deferred access checks and history ---------------------------------------------------------
+
+TEST(RoomsEndpointDeferred, SubscribeWaitsForDeferredChecksAndKeepsTheOrder) {
+    NamespaceSettings tokens = ns("doc", AccessRule::subscription_token, false, false);
+    NamespaceTable namespaces{{tokens, ns("*", AccessRule::authenticated, false, false)}};
+    RoomsEndpoint endpoint{namespaces, RoomsLimits{10}};
+    FakeContext alice{"alice"};
+    endpoint.on_text(
+        R"({"action":"subscribe","rooms":["doc:1","team:1","doc:2"],"tokens":{"doc:1":"t1"},"id":3})",
+        alice);
+    EXPECT_TRUE(alice.replies.empty()) << "the answer waits for the checks";
+    ASSERT_EQ(alice.checks.size(), 2u);
+    EXPECT_EQ(alice.checks[0].room, "doc:1");
+    EXPECT_EQ(alice.checks[0].token, "t1");
+    EXPECT_EQ(alice.checks[1].room, "doc:2");
+    EXPECT_EQ(alice.checks[1].token, "");
+    alice.pending_checks(alice,
+                         {{true, {}, {}}, {false, "SUBSCRIPTION_TOKEN_REQUIRED", "needs one"}});
+    const auto reply = alice.take_reply();
+    EXPECT_EQ(reply.at("id"), 3);
+    const auto& rooms = reply.at("rooms").as_array();
+    expect_ok(rooms[0], "doc:1");
+    expect_ok(rooms[1], "team:1");
+    expect_refused(rooms[2], "doc:2", "SUBSCRIPTION_TOKEN_REQUIRED");
+    EXPECT_EQ(alice.joined, (std::vector<std::string>{"doc:1", "team:1"})) << "in the order asked";
 }
 
-TEST_F(RoomsEndpointTest, PresenceIsPublishedAfterJoinAndBeforeLeave) {
-    // The join is done when user.joined goes out, the leave after user.left.
-    struct OrderContext : FakeContext {
-        using FakeContext::FakeContext;
-        std::vector<std::string> log;
-        void join(std::string_view room) override {
-            log.push_back("join " + std::string(room));
-            FakeContext::join(room);
-        }
-        void leave(std::string_view room) override {
-            log.push_back("leave " + std::string(room));
-            FakeContext::leave(room);
-        }
-        void publish(std::string_view room, std::string_view type,
-                     std::string_view payload_json) override {
-            log.push_back(std::string(type) + " " + std::string(room));
-            FakeContext::publish(room, type, payload_json);
-        }
-    } context("alice");
-    send(context, R"({"action":"subscribe","rooms":["team:1"]})");
-    send(context, R"({"action":"unsubscribe","rooms":["team:1"]})");
-    EXPECT_EQ(context.log, (std::vector<std::string>{"join team:1", "user.joined team:1",
-                                                     "user.left team:1", "leave team:1"}));
+TEST(RoomsEndpointHistory, HistoryRoomsJoinThroughTheOwnerWithTheirResumePoint) {
+    NamespaceSettings kept = ns("chat", AccessRule::authenticated, true, false);
+    kept.history = 100;
+    NamespaceTable namespaces{{kept, ns("*", AccessRule::authenticated, false, false)}};
+    RoomsEndpoint endpoint{namespaces, RoomsLimits{10}};
+    FakeContext alice{"alice"};
+    endpoint.on_text(
+        R"({"action":"subscribe","rooms":["chat:1","chat:2","team:1"],"recover":{"chat:2":{"offset":41,"epoch":"e"}}})",
+        alice);
+    const auto reply = alice.take_reply();
+    EXPECT_EQ(reply.at("rooms").as_array().size(), 3u);
+    EXPECT_EQ(alice.history_joins,
+              (std::vector<std::pair<std::string, std::uint64_t>>{{"chat:1", 0}, {"chat:2", 41}}));
+    EXPECT_EQ(alice.join_calls, (std::vector<std::string>{"team:1"}));
+    endpoint.on_text(
+        R"({"action":"subscribe","rooms":["chat:3"],"recover":{"chat:3":{"offset":-1,"epoch":"e"}}})",
+        alice);
+    expect_error(alice.take_reply(), "INVALID_MESSAGE");
 }

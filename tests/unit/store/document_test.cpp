@@ -1,0 +1,116 @@
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "store/sqlite_store.hpp"
+#include "store_test_util.hpp"
+
+using namespace huddle::store;
+using huddle::store::testing::append_update_wait;
+using huddle::store::testing::fast_options;
+using huddle::store::testing::TempDir;
+
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+std::vector<Bytes> data_of(const std::vector<StoredUpdate>& updates) {
+    std::vector<Bytes> out;
+    for (const auto& u : updates)
+        out.push_back(u.data);
+    return out;
+}
+
+class Documents : public ::testing::Test {
+  protected:
+    TempDir dir_;
+    std::unique_ptr<Store> store_ = open_sqlite_store(dir_.file("docs.db"), fast_options());
+};
+
+}  // namespace
+
+TEST_F(Documents, AppendThenLoadInOrder) {
+    EXPECT_TRUE(store_->load("d").empty());
+    ASSERT_TRUE(append_update_wait(*store_, "d", {1, 2, 3}).ok());
+    ASSERT_TRUE(append_update_wait(*store_, "d", {0, 255}).ok());
+    ASSERT_TRUE(append_update_wait(*store_, "other", {9}).ok());
+    ASSERT_TRUE(append_update_wait(*store_, "d", {}).ok());  // empty blob stays empty, not NULL
+    const auto updates = store_->load("d");
+    EXPECT_EQ(data_of(updates), (std::vector<Bytes>{{1, 2, 3}, {0, 255}, {}}));
+    EXPECT_LT(updates[0].id, updates[1].id);
+    EXPECT_LT(updates[1].id, updates[2].id);
+    EXPECT_EQ(data_of(store_->load("other")), (std::vector<Bytes>{{9}}));
+}
+
+TEST_F(Documents, CompactReplacesTheLoadedPrefixAndKeepsLaterUpdates) {
+    for (std::uint8_t i = 1; i <= 5; ++i)
+        ASSERT_TRUE(append_update_wait(*store_, "d", {i}).ok());
+    const auto loaded = store_->load("d");
+    ASSERT_EQ(loaded.size(), 5u);
+    // Appended after the load, before the compaction: must stay, after the merged update.
+    ASSERT_TRUE(append_update_wait(*store_, "d", {6}).ok());
+    ASSERT_TRUE(store_->compact("d", loaded.back().id, loaded.size(), {1, 2, 3, 4, 5}));
+    const auto after = store_->load("d");
+    EXPECT_EQ(data_of(after), (std::vector<Bytes>{{1, 2, 3, 4, 5}, {6}}));
+    EXPECT_EQ(after[0].id, loaded.back().id);
+
+    // A second compaction with stale figures (another compactor got there first) is refused.
+    EXPECT_FALSE(store_->compact("d", loaded.back().id, loaded.size(), {0}));
+    EXPECT_FALSE(store_->compact("d", after[1].id, 3, {0}));
+    EXPECT_FALSE(store_->compact("d", after[0].id - 1, 1, {0}));  // nothing left at or below
+    EXPECT_FALSE(store_->compact("missing", 1, 1, {0}));
+    EXPECT_FALSE(store_->compact("d", after[1].id, 0, {0}));
+    EXPECT_EQ(data_of(store_->load("d")), data_of(after));
+
+    // Compacting everything again, then appending: ids keep increasing.
+    ASSERT_TRUE(store_->compact("d", after[1].id, 2, {7}));
+    ASSERT_TRUE(append_update_wait(*store_, "d", {8}).ok());
+    const auto last = store_->load("d");
+    EXPECT_EQ(data_of(last), (std::vector<Bytes>{{7}, {8}}));
+    EXPECT_LT(last[0].id, last[1].id);
+}
+
+TEST_F(Documents, CompactDoesNotTouchOtherDocuments) {
+    ASSERT_TRUE(append_update_wait(*store_, "a", {1}).ok());
+    ASSERT_TRUE(append_update_wait(*store_, "b", {2}).ok());
+    ASSERT_TRUE(append_update_wait(*store_, "a", {3}).ok());
+    const auto a = store_->load("a");
+    const auto b = store_->load("b");
+    // b's id lies between a's: counting a's updates up to it finds 1, but the id is not a's.
+    EXPECT_FALSE(store_->compact("a", b[0].id, 1, {0}));
+    ASSERT_TRUE(store_->compact("a", a.back().id, 2, {1, 3}));
+    EXPECT_EQ(data_of(store_->load("a")), (std::vector<Bytes>{{1, 3}}));
+    EXPECT_EQ(data_of(store_->load("b")), (std::vector<Bytes>{{2}}));
+}
+
+TEST_F(Documents, RemoveAndList) {
+    ASSERT_TRUE(append_update_wait(*store_, "b", {1, 2}).ok());
+    ASSERT_TRUE(append_update_wait(*store_, "a", {1}).ok());
+    ASSERT_TRUE(append_update_wait(*store_, "b", {3, 4, 5}).ok());
+    EXPECT_EQ(store_->list(), (std::vector<DocumentInfo>{{"a", 1, 1}, {"b", 2, 5}}));
+    EXPECT_TRUE(store_->remove("b"));
+    EXPECT_FALSE(store_->remove("b"));
+    EXPECT_FALSE(store_->remove("never"));
+    EXPECT_TRUE(store_->load("b").empty());
+    EXPECT_EQ(store_->list(), (std::vector<DocumentInfo>{{"a", 1, 1}}));
+    // A removed document can start again.
+    ASSERT_TRUE(append_update_wait(*store_, "b", {6}).ok());
+    EXPECT_EQ(data_of(store_->load("b")), (std::vector<Bytes>{{6}}));
+}
+
+TEST(DocumentsReopen, UpdatesAndCompactionPersist) {
+    TempDir dir;
+    const auto path = dir.file("d.db");
+    {
+        auto store = open_sqlite_store(path);
+        ASSERT_TRUE(append_update_wait(*store, "d", {1}).ok());
+        ASSERT_TRUE(append_update_wait(*store, "d", {2}).ok());
+        const auto loaded = store->load("d");
+        ASSERT_TRUE(store->compact("d", loaded.back().id, 2, {1, 2}));
+        ASSERT_TRUE(append_update_wait(*store, "d", {3}).ok());
+    }
+    auto store = open_sqlite_store(path);
+    EXPECT_EQ(data_of(store->load("d")), (std::vector<Bytes>{{1, 2}, {3}}));
+}

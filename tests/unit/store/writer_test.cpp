@@ -1,0 +1,306 @@
+// The writer thread: group commit, the bounded queue, flush and close.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <future>
+#include <mutex>
+#include <semaphore>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite_store.hpp"
+#include "store_test_util.hpp"
+
+using namespace huddle::store;
+using huddle::store::testing::append_wait;
+using huddle::store::testing::fast_options;
+using huddle::store::testing::make_event;
+using huddle::store::testing::TempDir;
+
+namespace {
+
+// Blocks the writer thread inside a completion until release() (so the queue fills up). The
+// state is shared with the completion, which may still be running when the blocker is gone.
+class WriterBlocker {
+  public:
+    explicit WriterBlocker(Store& store) {
+        auto entered = state_->entered.get_future();
+        store.append_update("blocker", {0}, [state = state_](AppendResult) {
+            state->entered.set_value();
+            state->released.wait();
+        });
+        entered.wait();
+    }
+    ~WriterBlocker() { release(); }
+    void release() {
+        if (!released_) {
+            released_ = true;
+            state_->release.set_value();
+        }
+    }
+
+  private:
+    struct State {
+        std::promise<void> entered;
+        std::promise<void> release;
+        std::shared_future<void> released = release.get_future().share();
+    };
+    std::shared_ptr<State> state_ = std::make_shared<State>();
+    bool released_ = false;
+};
+
+}  // namespace
+
+TEST(Writer, GroupCommitPutsManyAppendsInOneTransaction) {
+    TempDir dir;
+    auto store = open_sqlite_store(dir.file("g.db"));  // fsync on: the real cost
+    const auto before = store->stats();
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 250;
+    std::atomic<int> ok{0};
+    std::atomic<int> completed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            const std::string room = "room:" + std::to_string(t);
+            for (int i = 1; i <= kPerThread; ++i) {
+                if (i % 2 == 0) {
+                    store->append({make_event(room, static_cast<std::uint64_t>(i))},
+                                  [&](AppendResult r) {
+                                      ok += r.ok() ? 1 : 0;
+                                      ++completed;
+                                  });
+                } else {
+                    store->append_update("doc:" + std::to_string(t), {std::uint8_t(i)},
+                                         [&](AppendResult r) {
+                                             ok += r.ok() ? 1 : 0;
+                                             ++completed;
+                                         });
+                }
+            }
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+    store->flush();
+    EXPECT_EQ(completed.load(), kThreads * kPerThread);
+    EXPECT_EQ(ok.load(), kThreads * kPerThread);
+    const auto after = store->stats();
+    const auto commits = after.commits - before.commits;
+    const auto appends = after.appends - before.appends;
+    EXPECT_EQ(appends, static_cast<std::uint64_t>(kThreads * kPerThread));
+    // One fsync per commit: grouping must make commits far fewer than appends.
+    EXPECT_LE(commits * 5, appends) << commits << " commits for " << appends << " appends";
+    std::printf("[ group commit ] %llu appends in %llu commits (%.1f appends per commit)\n",
+                static_cast<unsigned long long>(appends), static_cast<unsigned long long>(commits),
+                static_cast<double>(appends) / static_cast<double>(commits));
+    for (int t = 0; t < kThreads; ++t) {
+        EXPECT_EQ(store->read_after("room:" + std::to_string(t), 0, 1000).size(),
+                  static_cast<std::size_t>(kPerThread / 2));
+        EXPECT_EQ(store->load("doc:" + std::to_string(t)).size(),
+                  static_cast<std::size_t>(kPerThread / 2));
+    }
+}
+
+TEST(Writer, GroupCommitUnderSteadyLoad) {
+    // Closer to the server: 4 producers (event loops), each with a window of 32 appends in
+    // flight, keep appending as completions come back. Every commit pays one fsync.
+    TempDir dir;
+    auto store = open_sqlite_store(dir.file("steady.db"));
+    const auto before = store->stats();
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 1500;
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            std::counting_semaphore<32> window(32);
+            const std::string room = "room:" + std::to_string(t);
+            for (int i = 1; i <= kPerThread; ++i) {
+                window.acquire();
+                store->append({make_event(room, static_cast<std::uint64_t>(i))},
+                              [&window](AppendResult r) {
+                                  EXPECT_TRUE(r.ok()) << r.error;
+                                  window.release();
+                              });
+            }
+            for (int i = 0; i < 32; ++i)
+                window.acquire();  // all of this thread's appends completed
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto after = store->stats();
+    const auto commits = after.commits - before.commits;
+    const auto appends = after.appends - before.appends;
+    EXPECT_EQ(appends, static_cast<std::uint64_t>(kThreads * kPerThread));
+    EXPECT_LE(commits * 4, appends) << commits << " commits for " << appends << " appends";
+    std::printf(
+        "[ group commit ] steady load: %llu appends in %llu commits (%.1f per commit),"
+        " %.0f appends/s\n",
+        static_cast<unsigned long long>(appends), static_cast<unsigned long long>(commits),
+        static_cast<double>(appends) / static_cast<double>(commits),
+        static_cast<double>(appends) / seconds);
+}
+
+TEST(Writer, CompletionsRunInQueueOrderAfterTheDataIsReadable) {
+    TempDir dir;
+    auto store = open_sqlite_store(dir.file("o.db"), fast_options());
+    std::vector<std::uint64_t> order;
+    for (std::uint64_t o = 1; o <= 200; ++o) {
+        store->append({make_event("r", o)}, [&, o](AppendResult r) {
+            EXPECT_TRUE(r.ok());
+            order.push_back(o);  // writer thread only
+        });
+    }
+    store->flush();
+    ASSERT_EQ(order.size(), 200u);
+    for (std::size_t i = 0; i < order.size(); ++i)
+        EXPECT_EQ(order[i], i + 1);
+}
+
+TEST(Writer, BoundedQueueRefusesWhenFullThenRecovers) {
+    TempDir dir;
+    auto options = fast_options();
+    options.max_queued_requests = 10;
+    auto store = open_sqlite_store(dir.file("q.db"), options);
+    WriterBlocker blocker(*store);  // holds 1 of the 10
+
+    std::vector<AppendResult> results;
+    std::mutex mutex;
+    auto record = [&](AppendResult r) {
+        std::lock_guard lock(mutex);
+        results.push_back(std::move(r));
+    };
+    for (std::uint64_t o = 1; o <= 9; ++o)
+        store->append({make_event("r", o)}, record);
+    AppendResult refused;
+    bool called_inline = false;
+    store->append({make_event("r", 10)}, [&](AppendResult r) {
+        refused = std::move(r);
+        called_inline = true;
+    });
+    // The refusal is known at once: completed before append returned.
+    EXPECT_TRUE(called_inline);
+    EXPECT_EQ(refused.status, AppendStatus::queue_full);
+    EXPECT_FALSE(refused.error.empty());
+    EXPECT_EQ(store->stats().queued, 9u);
+
+    blocker.release();
+    store->flush();
+    ASSERT_EQ(results.size(), 9u);
+    for (const auto& r : results)
+        EXPECT_TRUE(r.ok()) << r.error;
+    // Room again once drained.
+    EXPECT_TRUE(append_wait(*store, {make_event("r", 10)}).ok());
+    EXPECT_GE(store->stats().failed_appends, 1u);
+}
+
+TEST(Writer, BoundedQueueCountsBytes) {
+    TempDir dir;
+    auto options = fast_options();
+    options.max_queued_bytes = 64 * 1024;
+    auto store = open_sqlite_store(dir.file("b.db"), options);
+    WriterBlocker blocker(*store);
+    int accepted = 0;
+    AppendResult last;
+    for (int i = 0; i < 10; ++i) {
+        bool refused = false;
+        store->append_update("d", std::vector<std::uint8_t>(20 * 1024, 1), [&](AppendResult r) {
+            if (r.status == AppendStatus::queue_full)
+                refused = true;
+        });
+        if (!refused)
+            ++accepted;
+    }
+    EXPECT_EQ(accepted, 3);  // 3 x 20 KiB fit in 64 KiB, the 4th does not
+    blocker.release();
+    store->flush();
+    EXPECT_EQ(store->load("d").size(), 3u);
+}
+
+TEST(Writer, CloseDrainsTheQueueAndRefusesLaterAppends) {
+    TempDir dir;
+    const auto path = dir.file("c.db");
+    std::atomic<int> ok{0};
+    {
+        auto store = open_sqlite_store(path, fast_options());
+        for (std::uint64_t o = 1; o <= 500; ++o)
+            store->append({make_event("r", o)}, [&](AppendResult r) { ok += r.ok() ? 1 : 0; });
+        store->close();
+        EXPECT_EQ(ok.load(), 500);
+        AppendResult late;
+        store->append({make_event("r", 501)}, [&](AppendResult r) { late = std::move(r); });
+        EXPECT_EQ(late.status, AppendStatus::closed);
+        EXPECT_THROW(store->trim("r", 1, 0), StoreError);
+        store->close();  // idempotent
+    }
+    auto store = open_sqlite_store(path, fast_options());
+    EXPECT_EQ(store->read_after("r", 0, 1000).size(), 500u);
+}
+
+TEST(Writer, SynchronousCallFromACompletionIsRefusedNotDeadlocked) {
+    TempDir dir;
+    auto store = open_sqlite_store(dir.file("s.db"), fast_options());
+    std::promise<bool> threw;
+    store->append({make_event("r", 1)}, [&](AppendResult) {
+        try {
+            store->trim("r", 0, 0);
+            threw.set_value(false);
+        } catch (const StoreError&) {
+            threw.set_value(true);
+        }
+    });
+    EXPECT_TRUE(threw.get_future().get());
+    // Appending from a completion is fine.
+    std::promise<AppendResult> chained;
+    store->append({make_event("r", 2)}, [&](AppendResult) {
+        store->append({make_event("r", 3)}, [&](AppendResult r) { chained.set_value(r); });
+    });
+    EXPECT_TRUE(chained.get_future().get().ok());
+}
+
+TEST(Writer, ReadsRunWhileTheWriterIsBusy) {
+    TempDir dir;
+    auto store = open_sqlite_store(dir.file("r.db"), fast_options());
+    ASSERT_TRUE(append_wait(*store, {make_event("r", 1)}).ok());
+    WriterBlocker blocker(*store);
+    // The writer is stuck; reads do not need it.
+    EXPECT_EQ(store->read_after("r", 0, 10).size(), 1u);
+    EXPECT_EQ(store->position("r").last_offset, 1u);
+    EXPECT_EQ(store->load("blocker").size(), 1u);
+    blocker.release();
+}
+
+TEST(Writer, ConcurrentReadersAndWriters) {
+    TempDir dir;
+    auto store = open_sqlite_store(dir.file("rw.db"), fast_options());
+    std::atomic<bool> stop{false};
+    std::atomic<int> bad{0};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 3; ++t) {
+        readers.emplace_back([&] {
+            while (!stop) {
+                const auto events = store->read_after("r", 0, 10'000);
+                for (std::size_t i = 0; i < events.size(); ++i)
+                    if (events[i].offset != i + 1)
+                        ++bad;
+                (void)store->position("r");
+            }
+        });
+    }
+    for (std::uint64_t o = 1; o <= 300; ++o)
+        store->append({make_event("r", o)}, [](AppendResult) {});
+    store->flush();
+    stop = true;
+    for (auto& t : readers)
+        t.join();
+    EXPECT_EQ(bad.load(), 0);
+    EXPECT_EQ(store->read_after("r", 0, 10'000).size(), 300u);
+}

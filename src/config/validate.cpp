@@ -30,6 +30,7 @@ class Validator {
                   format_duration(s_.heartbeat.ping_interval) + ")");
         }
         namespaces();
+        webhooks();
         return std::move(errors_);
     }
 
@@ -136,6 +137,12 @@ class Validator {
                 file_must_exist("auth.ec_public_key_file", auth.ec_public_key_file);
             }
         }
+    }
+
+    void webhooks() {
+        const std::string& url = s_.webhooks.presence_url;
+        if (!url.empty() && !url.starts_with("http://"))
+            error("webhooks.presence_url must be an http:// URL");
     }
 
     void namespaces() {

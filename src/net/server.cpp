@@ -19,6 +19,7 @@
 #include "endpoints/rooms_messages.hpp"
 #include "net/clock.hpp"
 #include "net/event_loop.hpp"
+#include "net/presence_notifier.hpp"
 #include "net/ws/frame_writer.hpp"
 #include "net/ws_session.hpp"
 #include "observability/log.hpp"
@@ -144,6 +145,11 @@ void Server::start() {
         }
     }
     accepting_ = true;
+    if (!settings_.webhooks.presence_url.empty()) {
+        presence_notifier_ = std::make_unique<PresenceNotifier>(*loops_.front());
+        asio::post(loops_.front()->io(),
+                   [notifier = presence_notifier_.get()] { notifier->start(); });
+    }
     for (auto& loop : loops_)
         loop->start_thread();
 }
@@ -198,12 +204,17 @@ void Server::record_failed_auth(std::string_view ip) {
 
 core::AdmissionDecision Server::admit_user(std::string_view ip, std::string_view user) {
     std::lock_guard lock(admission_mutex_);
-    return admission_.on_authenticated(ip, user, steady_ms());
+    core::AdmissionDecision decision = admission_.on_authenticated(ip, user, steady_ms());
+    if (decision.admitted && presence_notifier_ && admission_.connections_of_user(user) == 1)
+        presence_notifier_->user_connected(std::string(user));
+    return decision;
 }
 
 void Server::release_user(std::string_view ip, std::string_view user) {
     std::lock_guard lock(admission_mutex_);
     admission_.on_closed(ip, user);
+    if (presence_notifier_ && admission_.connections_of_user(user) == 0)
+        presence_notifier_->user_disconnected(std::string(user));
 }
 
 void Server::forget_idle_admissions() {

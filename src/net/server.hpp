@@ -26,6 +26,7 @@
 namespace huddle::net {
 
 class EventLoop;
+class PresenceNotifier;
 
 // A publish with everything a caller may ask for; only room and type are required.
 struct PublishRequest {
@@ -164,6 +165,8 @@ class Server {
     // Store work that waits for a commit (trimming) runs here, never on an event loop.
     boost::asio::thread_pool maintenance_{1};
     std::vector<std::unique_ptr<EventLoop>> loops_;
+    // When webhooks.presence_url is set. Declared after the loops: its timer goes first.
+    std::unique_ptr<PresenceNotifier> presence_notifier_;
 };
 
 }  // namespace huddle::net

@@ -63,8 +63,7 @@ webhook_url = "http://127.0.0.1:${deadPort}/authorize"
         });
     });
     after(async () => {
-        await stopAndCheck(srv);
-        if (backend) backend.server.close();
+        try { await stopAndCheck(srv); } finally { if (backend) backend.server.close(); }
     });
 
     test('subscription token: granted for its room and user only; missing, forged, expired refused', async () => {

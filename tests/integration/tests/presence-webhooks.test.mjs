@@ -41,7 +41,9 @@ describe('presence webhooks', () => {
             HUDDLE_WEBHOOKS_OFFLINE_GRACE: '400ms',
         } });
     });
-    after(async () => { await stopAndCheck(srv); if (backend) backend.close(); });
+    after(async () => {
+        try { await stopAndCheck(srv); } finally { if (backend) backend.close(); }
+    });
 
     const of = (user) => notices.filter((n) => n.userId === user).map((n) => n.type);
 

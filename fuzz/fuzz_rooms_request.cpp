@@ -148,7 +148,7 @@ struct FuzzContext : huddle::endpoints::RoomsContext {
         }
         return true;
     }
-    TokenBucket& typing_budget() override { return typing; }
+    TokenBucket& typing_budget() override { return typing_bucket; }
     RefreshResult refresh_token(std::string_view token) override {
         check(!token.empty());
         return {token.size() % 2 == 0, "refused", 1};
@@ -172,7 +172,7 @@ struct FuzzContext : huddle::endpoints::RoomsContext {
 
     json::object token_claims;
     std::vector<std::string> typing_rooms;
-    TokenBucket typing{4, 60'000, 1'000'000};
+    TokenBucket typing_bucket{4, 60'000, 1'000'000};
 };
 
 void check_request(std::string_view text) {
@@ -195,6 +195,13 @@ void check_request(std::string_view text) {
         case RequestKind::publish:
             check(!request.type.empty());
             (void)parse_or_abort(request.payload_json);
+            break;
+        case RequestKind::typing:
+        case RequestKind::presence:
+            check(request.rooms.empty());
+            break;
+        case RequestKind::refresh:
+            check(!request.token.empty());
             break;
         case RequestKind::ping:
         case RequestKind::ping_upper:

@@ -93,6 +93,10 @@ Server::~Server() {
         loop->stop();
     for (auto& loop : loops_)
         loop->join();
+    maintenance_.join();
+    // Before the loops are destroyed: closing completes queued appends, which post to them.
+    if (store_)
+        store_->close();
 }
 
 void Server::load_tls() {

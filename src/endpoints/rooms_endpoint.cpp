@@ -163,7 +163,9 @@ void RoomsEndpoint::publish(const Request& request, RoomsContext& context) const
     }
     const core::AccessDecision access =
         namespaces_.may_publish(request.room, context.user_id(), context.claims());
-    if (!access.allowed) {
+    // Rules decided elsewhere (subscription token, webhook) were decided when the connection
+    // subscribed: membership, checked next, stands for them.
+    if (!access.allowed && !access.deferred) {
         context.reply(encode_error(request.id_json, access.code, access.message));
         return;
     }

@@ -630,6 +630,21 @@ TEST(RoomsEndpointDeferred, SubscribeWaitsForDeferredChecksAndKeepsTheOrder) {
     EXPECT_EQ(alice.joined, (std::vector<std::string>{"doc:1", "team:1"})) << "in the order asked";
 }
 
+TEST(RoomsEndpointDeferred, PublishInADeferredRoomNeedsMembershipOnly) {
+    NamespaceSettings hooked = ns("project", AccessRule::webhook, true, false);
+    NamespaceTable namespaces{{hooked, ns("*", AccessRule::authenticated, false, false)}};
+    RoomsEndpoint endpoint{namespaces, RoomsLimits{10}};
+    FakeContext alice{"alice"};
+    endpoint.on_text(R"({"action":"publish","room":"project:1","type":"t","id":1})", alice);
+    expect_error(alice.take_reply(), "FORBIDDEN");
+    endpoint.on_text(R"({"action":"subscribe","rooms":["project:1"]})", alice);
+    alice.pending_checks(alice, {{true, {}, {}}});
+    alice.replies.clear();
+    endpoint.on_text(R"({"action":"publish","room":"project:1","type":"t","id":2})", alice);
+    EXPECT_EQ(alice.take_reply().at("type"), "published");
+    ASSERT_EQ(alice.published.size(), 1u);
+}
+
 TEST(RoomsEndpointHistory, HistoryRoomsJoinThroughTheOwnerWithTheirResumePoint) {
     NamespaceSettings kept = ns("chat", AccessRule::authenticated, true, false);
     kept.history = 100;

@@ -1,5 +1,7 @@
 #include "endpoints/rooms_endpoint.hpp"
 
+#include <algorithm>
+
 #include "core/room_name.hpp"
 #include "endpoints/json_text.hpp"
 
@@ -110,6 +112,11 @@ void RoomsEndpoint::join_and_answer(std::string_view id_json, std::vector<RoomRe
     for (RoomResult& result : results) {
         if (!result.error_code.empty() || context.is_member(result.room))
             continue;
+        const bool queued =
+            std::any_of(history_joins.begin(), history_joins.end(),
+                        [&](const auto& entry) { return entry.first == result.room; });
+        if (queued)
+            continue;  // the same room twice in one request
         if (context.joined_room_count() + history_joins.size() >=
             limits_.max_rooms_per_connection) {
             result.error_code = "TOO_MANY_ROOMS";

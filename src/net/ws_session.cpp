@@ -664,19 +664,21 @@ void WsSession::join_with_history(std::string_view room,
                                   std::optional<endpoints::Request::Resume> resume) {
     std::weak_ptr<WsSession> weak = weak_from_this();
     const std::string name(room);
-    loop_.server().join_with_history(name, std::move(resume), loop_,
-                                     [weak, name](HistoryJoin join) {
-                                         auto self = weak.lock();
-                                         if (!self || self->state_ != State::open)
-                                             return;
-                                         // The owner sent this after every event up to the
-                                         // position: replay, then join, and the events after it
-                                         // arrive through the room.
-                                         for (const std::string& event : join.missed_events)
-                                             self->enqueue(make_text_frame(event));
-                                         self->join(name);
-                                         self->reply(std::move(join.position_message));
-                                     });
+    loop_.server().join_with_history(
+        name, std::move(resume), loop_, [weak, name](HistoryJoin join) {
+            auto self = weak.lock();
+            // A second subscribe to the same room that
+            // overtook this one has already replayed.
+            if (!self || self->state_ != State::open || self->is_member(name))
+                return;
+            // The owner sent this after every event up to the
+            // position: replay, then join, and the events after it
+            // arrive through the room.
+            for (const std::string& event : join.missed_events)
+                self->enqueue(make_text_frame(event));
+            self->join(name);
+            self->reply(std::move(join.position_message));
+        });
 }
 
 void WsSession::count_rate_limited() {

@@ -1,11 +1,8 @@
 #include "endpoints/yws/protocol.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <string>
 #include <utility>
-
-#include <boost/json/basic_parser_impl.hpp>
 
 #include "yjs/lib0.hpp"
 
@@ -18,54 +15,193 @@ using huddle::yjs::lib0::Writer;
 // Smallest encoding of one awareness entry: clientID, clock, empty string (each one byte).
 constexpr std::size_t kMinAwarenessEntryBytes = 3;
 
-// A basic_parser handler that keeps nothing: validation only, no DOM, no allocation.
-struct ValidatingHandler {
-    static constexpr std::size_t max_array_size = std::numeric_limits<std::size_t>::max();
-    static constexpr std::size_t max_object_size = std::numeric_limits<std::size_t>::max();
-    static constexpr std::size_t max_string_size = std::numeric_limits<std::size_t>::max();
-    static constexpr std::size_t max_key_size = std::numeric_limits<std::size_t>::max();
+// Recursive-descent check of one JSON value with JSON.parse's grammar (RFC 8259): unlike
+// Boost.JSON it accepts escaped lone surrogates ("\\ud83d"), which V8's JSON.stringify writes for
+// strings cut in the middle of an emoji. Recursion is bounded by kMaxAwarenessJsonDepth.
+class JsonValidator {
+  public:
+    explicit JsonValidator(std::string_view text) : s_(text) {}
 
-    using ec_t = boost::json::error_code;
-    using sv_t = boost::json::string_view;
+    // True when the whole text is one value; sets is_null for a top-level null.
+    bool document(bool& is_null) {
+        skip_ws();
+        is_null = s_.substr(pos_).starts_with("null");
+        if (!value(0)) {
+            return false;
+        }
+        skip_ws();
+        return pos_ == s_.size();
+    }
 
-    std::size_t depth = 0;
-    bool top_level_null = false;
+  private:
+    bool value(std::size_t depth) {
+        if (pos_ >= s_.size()) {
+            return false;
+        }
+        switch (s_[pos_]) {
+            case '{':
+                return object(depth + 1);
+            case '[':
+                return array(depth + 1);
+            case '"':
+                return string();
+            case 't':
+                return literal("true");
+            case 'f':
+                return literal("false");
+            case 'n':
+                return literal("null");
+            default:
+                return number();
+        }
+    }
 
-    bool on_document_begin(ec_t&) { return true; }
-    bool on_document_end(ec_t&) { return true; }
-    bool on_array_begin(ec_t&) {
-        ++depth;
-        return true;
+    bool object(std::size_t depth) {
+        if (depth > kMaxAwarenessJsonDepth) {
+            return false;
+        }
+        ++pos_;  // {
+        skip_ws();
+        if (eat('}')) {
+            return true;
+        }
+        while (true) {
+            skip_ws();
+            if (pos_ >= s_.size() || s_[pos_] != '"' || !string()) {
+                return false;
+            }
+            skip_ws();
+            if (!eat(':')) {
+                return false;
+            }
+            skip_ws();
+            if (!value(depth)) {
+                return false;
+            }
+            skip_ws();
+            if (eat('}')) {
+                return true;
+            }
+            if (!eat(',')) {
+                return false;
+            }
+        }
     }
-    bool on_array_end(std::size_t, ec_t&) {
-        --depth;
-        return true;
+
+    bool array(std::size_t depth) {
+        if (depth > kMaxAwarenessJsonDepth) {
+            return false;
+        }
+        ++pos_;  // [
+        skip_ws();
+        if (eat(']')) {
+            return true;
+        }
+        while (true) {
+            skip_ws();
+            if (!value(depth)) {
+                return false;
+            }
+            skip_ws();
+            if (eat(']')) {
+                return true;
+            }
+            if (!eat(',')) {
+                return false;
+            }
+        }
     }
-    bool on_object_begin(ec_t&) {
-        ++depth;
-        return true;
+
+    // The input is valid UTF-8 already; only escapes and control characters need checking.
+    bool string() {
+        ++pos_;  // "
+        while (pos_ < s_.size()) {
+            const auto c = static_cast<unsigned char>(s_[pos_++]);
+            if (c == '"') {
+                return true;
+            }
+            if (c < 0x20) {
+                return false;
+            }
+            if (c != '\\') {
+                continue;
+            }
+            if (pos_ >= s_.size()) {
+                return false;
+            }
+            const char e = s_[pos_++];
+            if (e == 'u') {
+                for (int i = 0; i < 4; ++i) {
+                    if (pos_ >= s_.size() || !is_hex(s_[pos_])) {
+                        return false;
+                    }
+                    ++pos_;
+                }
+            } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
+                return false;
+            }
+        }
+        return false;
     }
-    bool on_object_end(std::size_t, ec_t&) {
-        --depth;
-        return true;
-    }
-    bool on_string_part(sv_t, std::size_t, ec_t&) { return true; }
-    bool on_string(sv_t, std::size_t, ec_t&) { return true; }
-    bool on_key_part(sv_t, std::size_t, ec_t&) { return true; }
-    bool on_key(sv_t, std::size_t, ec_t&) { return true; }
-    bool on_number_part(sv_t, ec_t&) { return true; }
-    bool on_int64(std::int64_t, sv_t, ec_t&) { return true; }
-    bool on_uint64(std::uint64_t, sv_t, ec_t&) { return true; }
-    bool on_double(double, sv_t, ec_t&) { return true; }
-    bool on_bool(bool, ec_t&) { return true; }
-    bool on_null(ec_t&) {
-        if (depth == 0) {
-            top_level_null = true;
+
+    bool number() {
+        eat('-');
+        if (eat('0')) {
+            // no leading zeros
+        } else if (!digits()) {
+            return false;
+        }
+        if (eat('.') && !digits()) {
+            return false;
+        }
+        if (eat('e') || eat('E')) {
+            if (!eat('+')) {
+                eat('-');
+            }
+            if (!digits()) {
+                return false;
+            }
         }
         return true;
     }
-    bool on_comment_part(sv_t, ec_t&) { return true; }
-    bool on_comment(sv_t, ec_t&) { return true; }
+
+    bool digits() {
+        const std::size_t start = pos_;
+        while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
+            ++pos_;
+        }
+        return pos_ > start;
+    }
+
+    bool literal(std::string_view word) {
+        if (!s_.substr(pos_).starts_with(word)) {
+            return false;
+        }
+        pos_ += word.size();
+        return true;
+    }
+
+    bool eat(char c) {
+        if (pos_ < s_.size() && s_[pos_] == c) {
+            ++pos_;
+            return true;
+        }
+        return false;
+    }
+
+    void skip_ws() {
+        while (pos_ < s_.size() &&
+               (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
+            ++pos_;
+        }
+    }
+
+    static bool is_hex(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    }
+
+    std::string_view s_;
+    std::size_t pos_ = 0;
 };
 
 DecodeError reader_error(std::string_view context, const Reader& reader) {
@@ -127,15 +263,11 @@ std::size_t awareness_update_size(std::span<const AwarenessEntry> entries) {
 }  // namespace
 
 bool validate_state_json(std::string_view json, bool& is_null) {
-    boost::json::parse_options options;
-    options.max_depth = kMaxAwarenessJsonDepth;
-    boost::json::basic_parser<ValidatingHandler> parser(options);
-    boost::json::error_code ec;
-    const std::size_t used = parser.write_some(false, json.data(), json.size(), ec);
-    if (ec || !parser.done() || used != json.size()) {
+    bool top_level_null = false;
+    if (!JsonValidator(json).document(top_level_null)) {
         return false;
     }
-    is_null = parser.handler().top_level_null;
+    is_null = top_level_null;
     return true;
 }
 

@@ -79,8 +79,9 @@ std::variant<Decoded, DecodeError> decode_message(std::span<const std::uint8_t> 
 std::variant<std::vector<AwarenessEntry>, DecodeError> decode_awareness_update(
     std::span<const std::uint8_t> update);
 
-// True when `json` is one complete RFC 8259 JSON text nested at most kMaxAwarenessJsonDepth deep
-// (validated without building a DOM); `is_null` tells whether that value is null.
+// True when `json` is one JSON text as JavaScript's JSON.parse accepts it (RFC 8259, escaped lone
+// surrogates included) nested at most kMaxAwarenessJsonDepth deep; `is_null` tells whether that
+// value is null. Validates without building anything; expects valid UTF-8.
 bool validate_state_json(std::string_view json, bool& is_null);
 
 std::vector<std::uint8_t> encode_sync_step1(std::span<const std::uint8_t> state_vector);

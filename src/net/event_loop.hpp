@@ -14,7 +14,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/document_state.hpp"
 #include "core/room_registry.hpp"
+#include "endpoints/yws/awareness.hpp"
 #include "net/shared_frame.hpp"
 #include "observability/metrics.hpp"
 
@@ -78,6 +80,14 @@ class EventLoop {
     };
     std::unordered_map<std::string, RoomLog>& room_logs() { return room_logs_; }
 
+    // Yjs documents this loop owns, while they have connections.
+    struct OwnedDocument {
+        core::DocumentState state;
+        endpoints::yws::AwarenessTable awareness;
+        std::size_t connections = 0;
+    };
+    std::unordered_map<std::string, OwnedDocument>& documents() { return documents_; }
+
     // Stops accepting and closes every connection with `server_shutdown` + 1001.
     void begin_shutdown();
 
@@ -103,6 +113,7 @@ class EventLoop {
     std::unordered_map<std::string, RoomPresence> presence_;
     std::unique_ptr<AccessChecks> access_checks_;
     std::unordered_map<std::string, RoomLog> room_logs_;
+    std::unordered_map<std::string, OwnedDocument> documents_;
 };
 
 }  // namespace huddle::net

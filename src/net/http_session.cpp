@@ -283,7 +283,21 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
     const std::string_view target = request.target();
     keep_alive_ = false;
 
-    if (endpoints::target_path(target) != settings.server.websocket_path) {
+    // /ws: the rooms protocol; /yjs/<document>: y-websocket.
+    const std::string_view path = endpoints::target_path(target);
+    constexpr std::string_view kDocuments = "/yjs/";
+    if (path.substr(0, kDocuments.size()) == kDocuments) {
+        std::string name;
+        endpoints::find_query_parameter("/?d=" + std::string(path.substr(kDocuments.size())), "d",
+                                        name);
+        if (name.empty() || !core::room_name_problem("doc:" + name).empty()) {
+            respond(400, error_body(
+                             "INVALID_REQUEST",
+                             "document names use A-Z a-z 0-9 _ - . : @ / = + (123 bytes at most)"));
+            return;
+        }
+        document_ = std::move(name);
+    } else if (path != settings.server.websocket_path) {
         respond(404, error_body("NOT_FOUND", "no WebSocket endpoint at this path"));
         return;
     }
@@ -373,6 +387,19 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
         }
     }
 
+    if (!document_.empty()) {
+        // Documents follow the namespace rules of the room "doc:<name>"; rules that need a check
+        // elsewhere (subscription token, webhook) are not offered for documents yet.
+        const core::AccessDecision access = server.rooms_endpoint().namespaces().may_subscribe(
+            "doc:" + document_, user_id, claims ? *claims : core::no_claims());
+        if (!access.allowed) {
+            refuse_upgrade(std::move(handshake), "FORBIDDEN",
+                           access.deferred ? "this document's namespace is not open to documents"
+                                           : access.message,
+                           4403);
+            return;
+        }
+    }
     const core::AdmissionDecision slot = server.admit_user(ip_, user_id);
     if (!slot.admitted) {
         server.counters().connection_limit_refusals.fetch_add(1, std::memory_order_relaxed);
@@ -399,7 +426,8 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
     timer_.cancel();
     auto session = std::make_shared<WsSession>(
         loop_, std::move(transport),
-        SessionIdentity{connection_id, std::move(user_id), ip_, std::move(claims), expires_at});
+        SessionIdentity{connection_id, std::move(user_id), ip_, std::move(claims), expires_at,
+                        std::move(document_)});
     session->start(std::move(handshake));
 }
 
@@ -407,8 +435,11 @@ void HttpSession::refuse_upgrade(std::string handshake_response, std::string_vie
                                  std::string_view message, std::uint16_t close_code,
                                  std::int64_t retry_after_ms) {
     std::string out = std::move(handshake_response);
-    out += ws::encode_frame(ws::Opcode::text,
-                            endpoints::encode_error({}, code, message, retry_after_ms));
+    // y-websocket clients read every message as binary: they only get the close frame.
+    if (document_.empty()) {
+        out += ws::encode_frame(ws::Opcode::text,
+                                endpoints::encode_error({}, code, message, retry_after_ms));
+    }
     out += ws::encode_close_frame(close_code, message);
     write_then(std::move(out), false);
 }

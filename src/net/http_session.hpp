@@ -55,6 +55,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     std::string ip_;
+    std::string document_;  // y-websocket upgrades: the document asked for
     std::string out_;
     bool keep_alive_ = false;
     bool closed_ = false;

@@ -20,6 +20,7 @@
 #include "core/admission.hpp"
 #include "core/namespace_rules.hpp"
 #include "endpoints/rooms_endpoint.hpp"
+#include "net/shared_frame.hpp"
 #include "observability/metrics.hpp"
 #include "store/store.hpp"
 
@@ -110,6 +111,31 @@ class Server {
                            EventLoop& reply_loop, std::function<void(HistoryJoin)> done);
     store::Store* store() { return store_.get(); }
 
+    // Yjs documents (y-websocket at /yjs/<name>), kept by the document's owner loop: its state,
+    // its awareness, its connections. Every `done` runs on `reply_loop`.
+    using Bytes = std::vector<std::uint8_t>;
+    static std::string document_room(std::string_view document) {
+        return "#doc:" + std::string(document);
+    }
+    // Loads the document if needed and counts the connection; `done` gets the first messages to
+    // send (sync step 1 with the server's state vector, the awareness of the others) or an error.
+    void document_open(std::string document, std::uint64_t connection, EventLoop& reply_loop,
+                       std::function<void(std::vector<Bytes>, std::string)> done);
+    // Sync step 1 from a client: `done` gets the sync step 2 answer (what it lacks).
+    void document_sync(std::string document, Bytes state_vector, EventLoop& reply_loop,
+                       std::function<void(Bytes, std::string)> done);
+    // An update (sync step 2 or update): validated, stored, then relayed to the other connections.
+    // `failed` runs (on reply_loop) when it is refused or cannot be stored.
+    void document_update(std::string document, Bytes update, std::uint64_t connection,
+                         EventLoop& reply_loop, std::function<void(std::string)> failed);
+    // An awareness message from a connection (the whole y-websocket message), relayed.
+    void document_awareness(std::string document, Bytes message, std::uint64_t connection);
+    void document_query_awareness(std::string document, EventLoop& reply_loop,
+                                  std::function<void(Bytes)> done);
+    // The connection is gone: its awareness is removed for everyone; an unused document leaves
+    // memory.
+    void document_close(std::string document, std::uint64_t connection);
+
     // Presence (rooms whose namespace has presence_events): counted per user by the room's owner
     // loop, which sends user.joined / user.left when a user's first connection arrives or the
     // last one leaves.
@@ -142,6 +168,8 @@ class Server {
     void fan_out(const std::string& room, const std::string& text,
                  std::uint64_t excluded_connection, std::vector<std::string> excluded_users);
     static void complete(PublishRequest& request, PublishOutcome outcome);
+    void fan_out_frame(const std::string& room, SharedFrame frame,
+                       std::uint64_t excluded_connection);
     void open_store();
     // Runs `task` on the room's owner loop (at once when already there).
     void on_owner(const std::string& room, std::function<void(EventLoop&)> task);

@@ -15,6 +15,7 @@
 #include "endpoints/json_text.hpp"
 #include "endpoints/rooms_endpoint.hpp"
 #include "endpoints/rooms_messages.hpp"
+#include "endpoints/yws/protocol.hpp"
 #include "net/access_checks.hpp"
 #include "net/clock.hpp"
 #include "net/event_loop.hpp"
@@ -63,11 +64,15 @@ void WsSession::start(std::string handshake_response) {
     loop_.server().counters().connections_total.fetch_add(1, std::memory_order_relaxed);
 
     enqueue(std::make_shared<const std::string>(std::move(handshake_response)));
-    if (!identity_.user_id.empty()) {
-        loop_.rooms().join(*this, "user:" + identity_.user_id);
+    if (is_document()) {
+        open_document();
+    } else {
+        if (!identity_.user_id.empty()) {
+            loop_.rooms().join(*this, "user:" + identity_.user_id);
+        }
+        reply(endpoints::encode_connection_ack(std::to_string(identity_.connection_id),
+                                               identity_.user_id, wall_ms()));
     }
-    reply(endpoints::encode_connection_ack(std::to_string(identity_.connection_id),
-                                           identity_.user_id, wall_ms()));
     const std::string id_text = std::to_string(identity_.connection_id);
     log(LogLevel::info, "connection.open",
         {{"connection", id_text}, {"user", identity_.user_id}, {"ip", identity_.ip}});
@@ -190,11 +195,20 @@ void WsSession::handle_message(const ws::Message& message) {
     switch (message.opcode) {
         case ws::Opcode::text:
             loop_.counters().add(loop_.counters().messages_in);
+            if (is_document()) {
+                close(ws::close_code::unsupported_data, "y-websocket messages are binary");
+                return;
+            }
             if (state_ == State::open)
                 loop_.server().rooms_endpoint().on_text(message.payload, *this);
             return;
         case ws::Opcode::binary:
             loop_.counters().add(loop_.counters().messages_in);
+            if (is_document()) {
+                if (state_ == State::open)
+                    handle_document_message(message.payload);
+                return;
+            }
             if (state_ == State::open)
                 loop_.server().rooms_endpoint().on_binary(*this);
             return;
@@ -431,7 +445,98 @@ void WsSession::close_for_slow_consumer() {
     close_deadline_ms_ = steady_ms() + 1'000;
 }
 
+void WsSession::open_document() {
+    loop_.rooms().join(*this, Server::document_room(identity_.document));
+    std::weak_ptr<WsSession> weak = weak_from_this();
+    loop_.server().document_open(identity_.document, identity_.connection_id, loop_,
+                                 [weak](std::vector<Server::Bytes> first, std::string error) {
+                                     auto self = weak.lock();
+                                     if (!self || self->state_ != State::open)
+                                         return;
+                                     if (!error.empty()) {
+                                         self->close(1011, error);
+                                         return;
+                                     }
+                                     for (const auto& message : first)
+                                         self->reply_binary(message);
+                                 });
+}
+
+// One y-websocket message: sync step 1 is answered, updates are stored and relayed, awareness is
+// relayed. Malformed messages close the connection: the protocol has no error message.
+void WsSession::handle_document_message(std::string_view payload) {
+    const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                              payload.size());
+    auto decoded = endpoints::yws::decode_message(bytes);
+    if (const auto* error = std::get_if<endpoints::yws::DecodeError>(&decoded)) {
+        close(4400, "invalid y-websocket message");
+        const std::string id_text = std::to_string(identity_.connection_id);
+        log(LogLevel::warn, "document.bad_message",
+            {{"connection", id_text}, {"document", identity_.document}, {"error", error->message}});
+        return;
+    }
+    const auto& message = std::get<endpoints::yws::Decoded>(decoded);
+    Server& server = loop_.server();
+    std::weak_ptr<WsSession> weak = weak_from_this();
+    using endpoints::yws::MessageType;
+    using endpoints::yws::SyncType;
+    switch (message.type) {
+        case MessageType::sync: {
+            Server::Bytes data(message.sync->payload.begin(), message.sync->payload.end());
+            if (message.sync->type == SyncType::step1) {
+                server.document_sync(identity_.document, std::move(data), loop_,
+                                     [weak](Server::Bytes answer, std::string error) {
+                                         auto self = weak.lock();
+                                         if (!self || self->state_ != State::open)
+                                             return;
+                                         if (!error.empty()) {
+                                             self->close(4400, "invalid state vector");
+                                             return;
+                                         }
+                                         self->reply_binary(answer);
+                                     });
+                return;
+            }
+            server.document_update(identity_.document, std::move(data), identity_.connection_id,
+                                   loop_, [weak](std::string error) {
+                                       auto self = weak.lock();
+                                       if (self && self->state_ == State::open)
+                                           self->close(4400,
+                                                       "update refused: " + error.substr(0, 80));
+                                   });
+            return;
+        }
+        case MessageType::awareness:
+            server.document_awareness(identity_.document, Server::Bytes(bytes.begin(), bytes.end()),
+                                      identity_.connection_id);
+            return;
+        case MessageType::query_awareness:
+            server.document_query_awareness(
+                identity_.document, loop_, [weak](Server::Bytes snapshot) {
+                    auto self = weak.lock();
+                    if (self && self->state_ == State::open && !snapshot.empty())
+                        self->reply_binary(snapshot);
+                });
+            return;
+        case MessageType::auth:
+            return;  // a client has nothing to say here
+    }
+}
+
+void WsSession::reply_binary(std::span<const std::uint8_t> bytes) {
+    if (state_ != State::open)
+        return;
+    enqueue(std::make_shared<const std::string>(ws::encode_frame(
+        ws::Opcode::binary,
+        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()))));
+}
+
 void WsSession::leave_all_rooms() {
+    if (is_document()) {
+        loop_.server().document_close(identity_.document, identity_.connection_id);
+        loop_.rooms().leave_all(*this);
+        return;
+    }
     std::vector<std::string> rooms;
     rooms.reserve(memberships_.size());
     for (const auto& membership : memberships_)

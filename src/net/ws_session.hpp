@@ -32,6 +32,8 @@ struct SessionIdentity {
     // Kept only when a namespace needs them (claim rules, presence info); else null.
     std::shared_ptr<const boost::json::object> claims;
     std::int64_t expires_at = 0;  // token expiry, seconds since the epoch; 0 = none
+    // Set for y-websocket connections (/yjs/<document>); empty for the rooms protocol (/ws).
+    std::string document;
 };
 
 struct SessionTransport {
@@ -105,6 +107,10 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     void consume(char* data, std::size_t size);
     void handle_message(const ws::Message& message);
     void handle_close_frame(std::string_view payload);
+    bool is_document() const { return !identity_.document.empty(); }
+    void open_document();
+    void handle_document_message(std::string_view payload);
+    void reply_binary(std::span<const std::uint8_t> bytes);
 
     void enqueue(SharedFrame frame);
     void start_write();

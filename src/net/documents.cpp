@@ -1,0 +1,194 @@
+// Yjs documents served over y-websocket: every operation on a document runs on its owner loop, so
+// its updates are stored, applied and relayed in one order.
+#include <boost/asio/post.hpp>
+
+#include "endpoints/yws/protocol.hpp"
+#include "net/clock.hpp"
+#include "net/event_loop.hpp"
+#include "net/server.hpp"
+#include "net/ws/frame_writer.hpp"
+#include "observability/log.hpp"
+
+namespace huddle::net {
+namespace asio = boost::asio;
+namespace yws = endpoints::yws;
+using observability::log;
+using observability::LogLevel;
+
+namespace {
+
+SharedFrame binary_frame(std::span<const std::uint8_t> bytes) {
+    return std::make_shared<const std::string>(ws::encode_frame(
+        ws::Opcode::binary,
+        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
+}
+
+template <class Done, class... Args>
+void answer(EventLoop& reply_loop, Done done, Args... args) {
+    asio::post(reply_loop.io(), [done = std::move(done), ... args = std::move(args)]() mutable {
+        done(std::move(args)...);
+    });
+}
+
+}  // namespace
+
+void Server::fan_out_frame(const std::string& room, SharedFrame frame,
+                           std::uint64_t excluded_connection) {
+    auto delivery = std::make_shared<RoomDelivery>();
+    delivery->frame = std::move(frame);
+    delivery->room = room;
+    delivery->excluded_connection = excluded_connection;
+    delivery->accepted_at_us = steady_us();
+    for (auto& loop : loops_) {
+        if (loop->on_this_thread()) {
+            loop->deliver(*delivery);
+        } else {
+            asio::post(loop->io(), [delivery, &target = *loop] { target.deliver(*delivery); });
+        }
+    }
+}
+
+void Server::document_open(std::string document, std::uint64_t connection, EventLoop& reply_loop,
+                           std::function<void(std::vector<Bytes>, std::string)> done) {
+    on_owner(document, [this, document, connection, &reply_loop,
+                        done = std::move(done)](EventLoop& owner) mutable {
+        auto& documents = owner.documents();
+        auto it = documents.find(document);
+        if (it == documents.end()) {
+            // First use: load what is stored (a read on this loop; documents are read once).
+            EventLoop::OwnedDocument fresh;
+            try {
+                std::vector<Bytes> stored;
+                for (auto& update : store_->load(document))
+                    stored.push_back(std::move(update.data));
+                if (auto error = fresh.state.load(stored)) {
+                    log(LogLevel::error, "document.load_failed",
+                        {{"document", document}, {"error", error->message}});
+                    answer(reply_loop, std::move(done), std::vector<Bytes>{},
+                           std::string("the document could not be loaded"));
+                    return;
+                }
+            } catch (const std::exception& error) {
+                log(LogLevel::error, "document.load_failed",
+                    {{"document", document}, {"error", error.what()}});
+                answer(reply_loop, std::move(done), std::vector<Bytes>{},
+                       std::string("the document store is unavailable"));
+                return;
+            }
+            it = documents.emplace(document, std::move(fresh)).first;
+        }
+        EventLoop::OwnedDocument& doc = it->second;
+        ++doc.connections;
+        std::vector<Bytes> first;
+        if (auto vector = doc.state.state_vector())
+            first.push_back(yws::encode_sync_step1(*vector));
+        if (Bytes awareness = doc.awareness.snapshot(); !awareness.empty())
+            first.push_back(std::move(awareness));
+        (void)connection;
+        answer(reply_loop, std::move(done), std::move(first), std::string());
+    });
+}
+
+void Server::document_sync(std::string document, Bytes state_vector, EventLoop& reply_loop,
+                           std::function<void(Bytes, std::string)> done) {
+    on_owner(document, [document, state_vector = std::move(state_vector), &reply_loop,
+                        done = std::move(done)](EventLoop& owner) mutable {
+        auto& documents = owner.documents();
+        const auto it = documents.find(document);
+        if (it == documents.end()) {
+            answer(reply_loop, std::move(done), Bytes{}, std::string("document not open"));
+            return;
+        }
+        auto diff = it->second.state.diff(state_vector);
+        if (!diff) {
+            answer(reply_loop, std::move(done), Bytes{}, diff.error().message);
+            return;
+        }
+        answer(reply_loop, std::move(done), yws::encode_sync_step2(*diff), std::string());
+    });
+}
+
+void Server::document_update(std::string document, Bytes update, std::uint64_t connection,
+                             EventLoop& reply_loop, std::function<void(std::string)> failed) {
+    on_owner(document, [this, document, update = std::move(update), connection, &reply_loop,
+                        failed = std::move(failed)](EventLoop& owner) mutable {
+        auto& documents = owner.documents();
+        const auto it = documents.find(document);
+        if (it == documents.end()) {
+            answer(reply_loop, std::move(failed), std::string("document not open"));
+            return;
+        }
+        if (auto error = it->second.state.validate(update)) {
+            answer(reply_loop, std::move(failed), error->message);
+            return;
+        }
+        // Stored first; applied and relayed once durable, in the order the store completes.
+        auto bytes = std::make_shared<Bytes>(std::move(update));
+        store_->append_update(
+            document, *bytes,
+            [this, &owner, &reply_loop, document, bytes, connection,
+             failed = std::move(failed)](store::AppendResult result) mutable {
+                asio::post(
+                    owner.io(), [this, &owner, &reply_loop, document, bytes, connection,
+                                 failed = std::move(failed), result = std::move(result)]() mutable {
+                        if (!result.ok()) {
+                            log(LogLevel::error, "document.append_failed",
+                                {{"document", document}, {"error", result.error}});
+                            answer(reply_loop, std::move(failed),
+                                   "the update could not be stored: " + result.error);
+                            return;
+                        }
+                        auto& documents_now = owner.documents();
+                        if (auto open = documents_now.find(document); open != documents_now.end())
+                            open->second.state.apply(*bytes);
+                        fan_out_frame(document_room(document),
+                                      binary_frame(yws::encode_update(*bytes)), connection);
+                    });
+            });
+    });
+}
+
+void Server::document_awareness(std::string document, Bytes message, std::uint64_t connection) {
+    on_owner(
+        document, [this, document, message = std::move(message), connection](EventLoop& owner) {
+            auto& documents = owner.documents();
+            const auto it = documents.find(document);
+            if (it == documents.end())
+                return;
+            auto decoded = yws::decode_message(message);
+            const auto* ok = std::get_if<yws::Decoded>(&decoded);
+            if (ok == nullptr || !ok->awareness)
+                return;
+            yws::AwarenessApplied applied =
+                it->second.awareness.apply(connection, ok->awareness->entries);
+            if (!applied.message.empty())
+                fan_out_frame(document_room(document), binary_frame(applied.message), connection);
+        });
+}
+
+void Server::document_query_awareness(std::string document, EventLoop& reply_loop,
+                                      std::function<void(Bytes)> done) {
+    on_owner(document, [document, &reply_loop, done = std::move(done)](EventLoop& owner) mutable {
+        auto& documents = owner.documents();
+        const auto it = documents.find(document);
+        Bytes snapshot = it == documents.end() ? Bytes{} : it->second.awareness.snapshot();
+        answer(reply_loop, std::move(done), std::move(snapshot));
+    });
+}
+
+void Server::document_close(std::string document, std::uint64_t connection) {
+    on_owner(document, [this, document, connection](EventLoop& owner) {
+        auto& documents = owner.documents();
+        const auto it = documents.find(document);
+        if (it == documents.end())
+            return;
+        Bytes removal = it->second.awareness.remove_connection(connection);
+        if (!removal.empty())
+            fan_out_frame(document_room(document), binary_frame(removal), connection);
+        // Memory follows the documents in use: the state is stored, it is read again on next use.
+        if (--it->second.connections == 0)
+            documents.erase(it);
+    });
+}
+
+}  // namespace huddle::net

@@ -149,21 +149,23 @@ void Server::document_update(std::string document, Bytes update, std::uint64_t c
 }
 
 void Server::document_awareness(std::string document, Bytes message, std::uint64_t connection) {
-    on_owner(
-        document, [this, document, message = std::move(message), connection](EventLoop& owner) {
-            auto& documents = owner.documents();
-            const auto it = documents.find(document);
-            if (it == documents.end())
-                return;
-            auto decoded = yws::decode_message(message);
-            const auto* ok = std::get_if<yws::Decoded>(&decoded);
-            if (ok == nullptr || !ok->awareness)
-                return;
-            yws::AwarenessApplied applied =
-                it->second.awareness.apply(connection, ok->awareness->entries);
-            if (!applied.message.empty())
-                fan_out_frame(document_room(document), binary_frame(applied.message), connection);
-        });
+    on_owner(document,
+             [this, document, message = std::move(message), connection](EventLoop& owner) {
+                 auto& documents = owner.documents();
+                 const auto it = documents.find(document);
+                 if (it == documents.end())
+                     return;
+                 auto decoded = yws::decode_message(message);
+                 const auto* ok = std::get_if<yws::Decoded>(&decoded);
+                 if (ok == nullptr || !ok->awareness)
+                     return;
+                 yws::AwarenessApplied applied =
+                     it->second.awareness.apply(connection, ok->awareness->entries);
+                 // To every connection, the sender too, as y-websocket does: a lone provider hears
+                 // its own renewals, which keeps its 30 s no-message watchdog from reconnecting.
+                 if (!applied.message.empty())
+                     fan_out_frame(document_room(document), binary_frame(applied.message), 0);
+             });
 }
 
 void Server::document_query_awareness(std::string document, EventLoop& reply_loop,

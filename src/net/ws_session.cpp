@@ -167,7 +167,8 @@ void WsSession::consume(char* data, std::size_t size) {
         if (status == ws::MessageReader::Status::error) {
             loop_.counters().add(loop_.counters().protocol_errors);
             if (state_ == State::open) {
-                if (protocol_error.close_code == ws::close_code::message_too_big) {
+                if (protocol_error.close_code == ws::close_code::message_too_big &&
+                    !is_document()) {
                     close(protocol_error.close_code, protocol_error.reason,
                           endpoints::encode_error({}, "MESSAGE_TOO_LARGE",
                                                   "message is larger than the server accepts"));

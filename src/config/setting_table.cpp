@@ -289,6 +289,10 @@ std::vector<SettingDescriptor> build_table() {
     t.push_back(describe(
         "limits.max_message_bytes", T::size, &S::limits, &LimitSettings::max_message_bytes,
         "Largest message a client may send (bigger: closed with 1009)", {.range = {1, kGiB}}));
+    t.push_back(describe("limits.max_document_message_bytes", T::size, &S::limits,
+                         &LimitSettings::max_document_message_bytes,
+                         "Largest y-websocket message (a document update) a client may send",
+                         {.range = {1, kGiB}}));
     t.push_back(describe("limits.messages_per_minute", T::integer, &S::limits,
                          &LimitSettings::messages_per_minute,
                          "Messages a connection may send per minute (token bucket; 0 = unlimited)",

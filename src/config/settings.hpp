@@ -64,6 +64,8 @@ struct WebhookSettings {
 
 struct LimitSettings {
     std::size_t max_message_bytes = 64 * 1024;
+    // y-websocket messages carry document updates (a paste, a first sync): larger by nature.
+    std::size_t max_document_message_bytes = 8 * 1024 * 1024;
     std::uint32_t messages_per_minute = 100;  // per connection, token bucket
     std::uint32_t handshakes_per_ip_per_minute = 120;
     std::uint32_t failed_auths_per_ip_per_minute = 10;

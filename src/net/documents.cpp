@@ -56,7 +56,9 @@ void Server::document_open(std::string document, std::uint64_t connection, Event
         auto it = documents.find(document);
         if (it == documents.end()) {
             // First use: load what is stored (a read on this loop; documents are read once).
-            EventLoop::OwnedDocument fresh;
+            core::DocumentLimits limits;
+            limits.max_update_bytes = settings_.limits.max_document_message_bytes;
+            EventLoop::OwnedDocument fresh{core::DocumentState(limits), {}, 0};
             try {
                 std::vector<Bytes> stored;
                 for (auto& update : store_->load(document))
@@ -118,6 +120,10 @@ void Server::document_update(std::string document, Bytes update, std::uint64_t c
             answer(reply_loop, std::move(failed), std::string("document not open"));
             return;
         }
+        // An empty update ({0,0}: no structs, no deletions) is what a new client with an empty
+        // document answers to sync step 1: nothing to store or relay.
+        if (update.size() == 2 && update[0] == 0 && update[1] == 0)
+            return;
         if (auto error = it->second.state.validate(update)) {
             answer(reply_loop, std::move(failed), error->message);
             return;

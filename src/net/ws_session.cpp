@@ -49,8 +49,10 @@ WsSession::WsSession(EventLoop& loop, SessionTransport transport, SessionIdentit
     : loop_(loop),
       transport_(std::move(transport)),
       identity_(std::move(identity)),
-      reader_(loop.server().settings().limits.max_message_bytes, transport_.deflate,
-              transport_.client_no_context_takeover, transport_.client_window_bits),
+      reader_(
+          identity_.document.empty() ? loop.server().settings().limits.max_message_bytes
+                                     : loop.server().settings().limits.max_document_message_bytes,
+          transport_.deflate, transport_.client_no_context_takeover, transport_.client_window_bits),
       message_budget_(loop.server().settings().limits.messages_per_minute, 60'000, steady_ms()),
       typing_budget_(kTypingPerMinute, 60'000, steady_ms()) {}
 

@@ -1,5 +1,8 @@
 // Yjs documents served over y-websocket: every operation on a document runs on its owner loop, so
 // its updates are stored, applied and relayed in one order.
+#include <algorithm>
+#include <mutex>
+
 #include <boost/asio/post.hpp>
 
 #include "endpoints/yws/protocol.hpp"
@@ -7,6 +10,7 @@
 #include "net/event_loop.hpp"
 #include "net/server.hpp"
 #include "net/ws/frame_writer.hpp"
+#include "net/ws_session.hpp"
 #include "observability/log.hpp"
 
 namespace huddle::net {
@@ -114,44 +118,166 @@ void Server::document_update(std::string document, Bytes update, std::uint64_t c
                              EventLoop& reply_loop, std::function<void(std::string)> failed) {
     on_owner(document, [this, document, update = std::move(update), connection, &reply_loop,
                         failed = std::move(failed)](EventLoop& owner) mutable {
-        auto& documents = owner.documents();
-        const auto it = documents.find(document);
-        if (it == documents.end()) {
-            answer(reply_loop, std::move(failed), std::string("document not open"));
-            return;
-        }
-        // An empty update ({0,0}: no structs, no deletions) is what a new client with an empty
-        // document answers to sync step 1: nothing to store or relay.
-        if (update.size() == 2 && update[0] == 0 && update[1] == 0)
-            return;
-        if (auto error = it->second.state.validate(update)) {
-            answer(reply_loop, std::move(failed), error->message);
-            return;
-        }
-        // Stored first; applied and relayed once durable, in the order the store completes.
-        auto bytes = std::make_shared<Bytes>(std::move(update));
-        store_->append_update(
-            document, *bytes,
-            [this, &owner, &reply_loop, document, bytes, connection,
-             failed = std::move(failed)](store::AppendResult result) mutable {
-                asio::post(
-                    owner.io(), [this, &owner, &reply_loop, document, bytes, connection,
-                                 failed = std::move(failed), result = std::move(result)]() mutable {
-                        if (!result.ok()) {
-                            log(LogLevel::error, "document.append_failed",
-                                {{"document", document}, {"error", result.error}});
-                            answer(reply_loop, std::move(failed),
-                                   "the update could not be stored: " + result.error);
-                            return;
-                        }
-                        auto& documents_now = owner.documents();
-                        if (auto open = documents_now.find(document); open != documents_now.end())
-                            open->second.state.apply(*bytes);
-                        fan_out_frame(document_room(document),
-                                      binary_frame(yws::encode_update(*bytes)), connection);
-                    });
-            });
+        store_document_update(owner, document, std::move(update), connection, reply_loop,
+                              [failed = std::move(failed)](std::string error) {
+                                  if (!error.empty())
+                                      failed(std::move(error));
+                              });
     });
+}
+
+void Server::document_apply(std::string document, Bytes update, EventLoop& reply_loop,
+                            std::function<void(std::string)> done) {
+    on_owner(document, [this, document, update = std::move(update), &reply_loop,
+                        done = std::move(done)](EventLoop& owner) mutable {
+        store_document_update(owner, document, std::move(update), 0, reply_loop, std::move(done));
+    });
+}
+
+void Server::store_document_update(EventLoop& owner, const std::string& document, Bytes update,
+                                   std::uint64_t connection, EventLoop& reply_loop,
+                                   std::function<void(std::string)> finished) {
+    // An empty update ({0,0}: no structs, no deletions) is what a new client with an empty
+    // document answers to sync step 1: nothing to store or relay.
+    if (update.size() == 2 && update[0] == 0 && update[1] == 0) {
+        answer(reply_loop, std::move(finished), std::string());
+        return;
+    }
+    auto& documents = owner.documents();
+    const auto it = documents.find(document);
+    // A document not in memory (backend API) is checked against an empty state: the update
+    // must decode and fit the limits.
+    core::DocumentLimits limits;
+    limits.max_update_bytes = settings_.limits.max_document_message_bytes;
+    const core::DocumentState empty(limits);
+    const core::DocumentState& state = it == documents.end() ? empty : it->second.state;
+    if (auto error = state.validate(update)) {
+        answer(reply_loop, std::move(finished), error->message);
+        return;
+    }
+    // Stored first; applied and relayed once durable, in the order the store completes.
+    auto bytes = std::make_shared<Bytes>(std::move(update));
+    store_->append_update(
+        document, *bytes,
+        [this, &owner, &reply_loop, document, bytes, connection,
+         finished = std::move(finished)](store::AppendResult result) mutable {
+            asio::post(
+                owner.io(), [this, &owner, &reply_loop, document, bytes, connection,
+                             finished = std::move(finished), result = std::move(result)]() mutable {
+                    if (!result.ok()) {
+                        log(LogLevel::error, "document.append_failed",
+                            {{"document", document}, {"error", result.error}});
+                        answer(reply_loop, std::move(finished),
+                               "the update could not be stored: " + result.error);
+                        return;
+                    }
+                    auto& documents_now = owner.documents();
+                    if (auto open = documents_now.find(document); open != documents_now.end())
+                        open->second.state.apply(*bytes);
+                    fan_out_frame(document_room(document), binary_frame(yws::encode_update(*bytes)),
+                                  connection);
+                    answer(reply_loop, std::move(finished), std::string());
+                });
+        });
+}
+
+void Server::document_state(std::string document, EventLoop& reply_loop,
+                            std::function<void(Bytes, std::string)> done) {
+    on_owner(document,
+             [this, document, &reply_loop, done = std::move(done)](EventLoop& owner) mutable {
+                 auto& documents = owner.documents();
+                 core::DocumentLimits limits;
+                 limits.max_update_bytes = settings_.limits.max_document_message_bytes;
+                 core::DocumentState loaded(limits);
+                 const core::DocumentState* state = nullptr;
+                 if (const auto it = documents.find(document); it != documents.end()) {
+                     state = &it->second.state;
+                 } else {
+                     try {
+                         std::vector<Bytes> stored;
+                         for (auto& update : store_->load(document))
+                             stored.push_back(std::move(update.data));
+                         if (auto error = loaded.load(stored)) {
+                             answer(reply_loop, std::move(done), Bytes{}, error->message);
+                             return;
+                         }
+                     } catch (const std::exception& error) {
+                         answer(reply_loop, std::move(done), Bytes{}, std::string(error.what()));
+                         return;
+                     }
+                     state = &loaded;
+                 }
+                 auto full = state->full_state();
+                 if (!full) {
+                     answer(reply_loop, std::move(done), Bytes{}, full.error().message);
+                     return;
+                 }
+                 answer(reply_loop, std::move(done), std::move(*full), std::string());
+             });
+}
+
+void Server::document_delete(std::string document, EventLoop& reply_loop,
+                             std::function<void(bool)> done) {
+    on_owner(document,
+             [this, document, &reply_loop, done = std::move(done)](EventLoop& owner) mutable {
+                 bool existed = false;
+                 try {
+                     existed = store_->remove(document);
+                 } catch (const std::exception& error) {
+                     log(LogLevel::error, "document.delete_failed",
+                         {{"document", document}, {"error", error.what()}});
+                 }
+                 existed = owner.documents().erase(document) != 0 || existed;
+                 // Its clients would push the content back: they are closed (44xx: do not
+                 // reconnect).
+                 const std::string room = document_room(document);
+                 for (auto& loop : loops_) {
+                     asio::post(loop->io(), [room, &source = *loop] {
+                         std::vector<std::shared_ptr<WsSession>> members;
+                         if (const auto* found = source.rooms().find(room)) {
+                             for (WsSession* member : found->members)
+                                 members.push_back(member->shared_from_this());
+                         }
+                         for (const auto& session : members)
+                             session->close(4404, "document deleted");
+                     });
+                 }
+                 answer(reply_loop, std::move(done), existed);
+             });
+}
+
+void Server::list_documents(EventLoop& reply_loop,
+                            std::function<void(std::vector<DocumentInfo>)> done) {
+    struct Gather {
+        std::mutex mutex;
+        std::vector<DocumentInfo> documents;
+        std::size_t remaining = 0;
+        std::function<void(std::vector<DocumentInfo>)> done;
+        EventLoop* reply_loop = nullptr;
+    };
+    auto gather = std::make_shared<Gather>();
+    gather->remaining = loops_.size();
+    gather->done = std::move(done);
+    gather->reply_loop = &reply_loop;
+    for (auto& loop : loops_) {
+        asio::post(loop->io(), [gather, &source = *loop] {
+            std::vector<DocumentInfo> local;
+            for (const auto& [name, doc] : source.documents())
+                local.push_back(
+                    {name, doc.state.byte_size(), doc.state.update_count(), doc.connections});
+            std::lock_guard lock(gather->mutex);
+            for (auto& info : local)
+                gather->documents.push_back(std::move(info));
+            if (--gather->remaining != 0)
+                return;
+            asio::post(gather->reply_loop->io(), [gather] {
+                std::sort(
+                    gather->documents.begin(), gather->documents.end(),
+                    [](const DocumentInfo& a, const DocumentInfo& b) { return a.name < b.name; });
+                gather->done(std::move(gather->documents));
+            });
+        });
+    }
 }
 
 void Server::document_awareness(std::string document, Bytes message, std::uint64_t connection) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 
 #include <openssl/crypto.h>
 
@@ -36,6 +37,8 @@ std::string error_body(std::string_view code, std::string_view message) {
 namespace {
 
 using SessionPtr = std::shared_ptr<HttpSession>;
+
+std::string percent_decoded(std::string_view segment);
 
 bool has_api_key(const HttpRequest& request, const std::string& expected) {
     std::string_view presented = request["X-API-Key"];
@@ -259,6 +262,83 @@ void api_room_presence(const SessionPtr& session, const std::string& room) {
                                                answer += '}';
                                                session->respond(200, std::move(answer));
                                            });
+}
+
+// /api/documents: the Yjs documents' state, updates, deletion and the documents in memory.
+void api_documents(const SessionPtr& session, const HttpRequest& request, std::string_view rest,
+                   const std::function<bool(http::verb)>& only) {
+    Server& server = session->loop().server();
+    if (rest.empty()) {
+        if (!only(http::verb::get))
+            return;
+        server.list_documents(session->loop(), [session](std::vector<Server::DocumentInfo> docs) {
+            std::string out = "{\"documents\":[";
+            for (std::size_t i = 0; i < docs.size(); ++i) {
+                if (i != 0)
+                    out += ',';
+                out += "{\"document\":";
+                append_json_string(out, docs[i].name);
+                out += ",\"bytes\":";
+                append_json_int(out, static_cast<std::int64_t>(docs[i].bytes));
+                out += ",\"updates\":";
+                append_json_int(out, static_cast<std::int64_t>(docs[i].updates));
+                out += ",\"connections\":";
+                append_json_int(out, static_cast<std::int64_t>(docs[i].connections));
+                out += '}';
+            }
+            out += "]}";
+            session->respond(200, std::move(out));
+        });
+        return;
+    }
+    std::string_view name_part = rest.substr(1);
+    std::string_view action;
+    for (std::string_view suffix : {std::string_view("/state"), std::string_view("/update")}) {
+        if (name_part.size() > suffix.size() &&
+            name_part.substr(name_part.size() - suffix.size()) == suffix) {
+            action = suffix;
+            name_part.remove_suffix(suffix.size());
+        }
+    }
+    const std::string name = percent_decoded(name_part);
+    if (name.empty() || !core::room_name_problem("doc:" + name).empty()) {
+        session->respond(400, error_body("INVALID_REQUEST", "invalid document name"));
+        return;
+    }
+    if (action == "/state") {
+        if (!only(http::verb::get))
+            return;
+        server.document_state(
+            name, session->loop(), [session](Server::Bytes state, std::string error) {
+                if (!error.empty()) {
+                    session->respond(500, error_body("DOCUMENT_UNAVAILABLE", error));
+                    return;
+                }
+                session->respond(200, std::string(state.begin(), state.end()),
+                                 "application/octet-stream");
+            });
+        return;
+    }
+    if (action == "/update") {
+        if (!only(http::verb::post))
+            return;
+        const std::string& body = request.body();
+        server.document_apply(name, Server::Bytes(body.begin(), body.end()), session->loop(),
+                              [session](std::string error) {
+                                  if (!error.empty()) {
+                                      session->respond(400, error_body("INVALID_UPDATE", error));
+                                      return;
+                                  }
+                                  session->respond(200, "{\"ok\":true}");
+                              });
+        return;
+    }
+    if (!only(http::verb::delete_))
+        return;
+    server.document_delete(name, session->loop(), [session](bool existed) {
+        session->respond(
+            200, existed ? "{\"ok\":true,\"deleted\":true}" : "{\"ok\":true,\"deleted\":false}");
+    });
 }
 
 // GET /api/rooms/{room}/history?after=N&limit=M: stored events after offset N, oldest first.
@@ -529,6 +609,12 @@ void route_http_request(const SessionPtr& session, const HttpRequest& request) {
                 return;
             }
         }
+    }
+    constexpr std::string_view kDocuments = "/api/documents";
+    if (path.substr(0, kDocuments.size()) == kDocuments &&
+        (path.size() == kDocuments.size() || path[kDocuments.size()] == '/')) {
+        api_documents(session, request, path.substr(kDocuments.size()), only);
+        return;
     }
     constexpr std::string_view kRooms = "/api/rooms/";
     constexpr std::string_view kHistory = "/history";

@@ -132,6 +132,24 @@ class Server {
     void document_awareness(std::string document, Bytes message, std::uint64_t connection);
     void document_query_awareness(std::string document, EventLoop& reply_loop,
                                   std::function<void(Bytes)> done);
+    // Backend API: the whole document as one update (loaded for the call if not in memory).
+    void document_state(std::string document, EventLoop& reply_loop,
+                        std::function<void(Bytes, std::string)> done);
+    // Backend API: an update applied as if a client sent it (stored, then relayed); `done` gets
+    // an error message or "" once it is stored.
+    void document_apply(std::string document, Bytes update, EventLoop& reply_loop,
+                        std::function<void(std::string)> done);
+    // Backend API: deletes the stored document and closes its connections (4404).
+    void document_delete(std::string document, EventLoop& reply_loop,
+                         std::function<void(bool)> done);
+    struct DocumentInfo {
+        std::string name;
+        std::size_t bytes = 0;
+        std::size_t updates = 0;
+        std::size_t connections = 0;
+    };
+    // Backend API: the documents in memory.
+    void list_documents(EventLoop& reply_loop, std::function<void(std::vector<DocumentInfo>)> done);
     // The connection is gone: its awareness is removed for everyone; an unused document leaves
     // memory.
     void document_close(std::string document, std::uint64_t connection);
@@ -170,6 +188,10 @@ class Server {
     static void complete(PublishRequest& request, PublishOutcome outcome);
     void fan_out_frame(const std::string& room, SharedFrame frame,
                        std::uint64_t excluded_connection);
+    // Validates, stores, applies and relays an update on the owner; `finished` gets "" or an error.
+    void store_document_update(EventLoop& owner, const std::string& document, Bytes update,
+                               std::uint64_t connection, EventLoop& reply_loop,
+                               std::function<void(std::string)> finished);
     void open_store();
     // Runs `task` on the room's owner loop (at once when already there).
     void on_owner(const std::string& room, std::function<void(EventLoop&)> task);

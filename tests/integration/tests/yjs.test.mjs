@@ -383,3 +383,49 @@ describe('yjs documents survive restarts', () => {
         }
     });
 });
+
+describe('document API', () => {
+    let srv;
+    before(async () => { if (!SKIP) srv = await startServer(); });
+    after(async () => { await stopAndCheck(srv); });
+
+    const api = (method, path, body, contentType = 'application/octet-stream') => fetch(`http://127.0.0.1:${srv.port}${path}`, {
+        method, body, headers: { 'X-API-Key': 'huddle-integration-test-api-key', 'content-type': contentType },
+    });
+
+    test('the backend applies an update, reads the state, lists and deletes documents', async () => {
+        const name = `api-doc-${Date.now()}`;
+        const a = openPeer(srv, name, await token('alice'), { name: 'A' });
+        try {
+            await synced(a);
+            // an update made by the backend with the JavaScript Yjs
+            const source = new Y.Doc();
+            source.getText('content').insert(0, 'from the backend');
+            const applied = await api('POST', `/api/documents/${name}/update`, Y.encodeStateAsUpdate(source));
+            assert.equal(applied.status, 200, await applied.text());
+            await until('A sees the backend update', () => a.text.toString() === 'from the backend', [a]);
+            a.text.insert(a.text.length, '; and A');
+            await sleep(200);
+            const state = await api('GET', `/api/documents/${name}/state`);
+            assert.equal(state.status, 200);
+            assert.equal(state.headers.get('content-type'), 'application/octet-stream');
+            const copy = new Y.Doc();
+            Y.applyUpdate(copy, new Uint8Array(await state.arrayBuffer()));
+            assert.equal(copy.getText('content').toString(), 'from the backend; and A');
+            const list = await (await api('GET', '/api/documents')).json();
+            const entry = list.documents.find((d) => d.document === name);
+            assert.equal(entry.connections, 1);
+            assert.ok(entry.bytes > 0);
+            const bad = await api('POST', `/api/documents/${name}/update`, new Uint8Array([1, 2, 3]));
+            assert.equal(bad.status, 400);
+            assert.equal((await bad.json()).error.code, 'INVALID_UPDATE');
+            const deleted = await api('DELETE', `/api/documents/${name}`);
+            assert.deepEqual(await deleted.json(), { ok: true, deleted: true });
+            await until('A closed with 4404', () => a.events.some((e) => e.includes('4404')), [a]);
+            const empty = await api('GET', `/api/documents/${name}/state`);
+            const fresh = new Y.Doc();
+            Y.applyUpdate(fresh, new Uint8Array(await empty.arrayBuffer()));
+            assert.equal(fresh.getText('content').toString(), '');
+        } finally { await closePeers(a); }
+    });
+});

@@ -245,6 +245,9 @@ std::vector<SettingDescriptor> build_table() {
                          &ServerSettings::shutdown_deadline,
                          "On SIGTERM, time to notify clients and flush storage before exiting",
                          {.range = {0, kHour}}));
+    t.push_back(describe("server.drafts_path", T::string, &S::server, &ServerSettings::drafts_path,
+                         "Path of the JSON document protocol (yjs-update, yjs-state-request; "
+                         "?draftId=<document>)"));
     t.push_back(describe("server.websocket_path", T::string, &S::server,
                          &ServerSettings::websocket_path,
                          "HTTP path of the rooms WebSocket endpoint (starts with /)"));

@@ -26,6 +26,8 @@ struct ServerSettings {
     bool permessage_deflate = false;
     std::chrono::milliseconds shutdown_deadline{10'000};
     std::string websocket_path = "/ws";
+    // The S0 JSON document protocol: /ws/drafts?draftId=<document>&token=...
+    std::string drafts_path = "/ws/drafts";
 };
 
 struct AuthSettings {

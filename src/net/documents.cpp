@@ -5,6 +5,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "endpoints/json_text.hpp"
 #include "endpoints/yws/protocol.hpp"
 #include "net/clock.hpp"
 #include "net/event_loop.hpp"
@@ -27,6 +28,20 @@ SharedFrame binary_frame(std::span<const std::uint8_t> bytes) {
         std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
 }
 
+// The S0 JSON form of an update: {"type":"yjs-update","draftId":...,"update":[...]}.
+SharedFrame json_update_frame(const std::string& document, std::span<const std::uint8_t> bytes) {
+    std::string text = R"({"type":"yjs-update","draftId":)";
+    endpoints::append_json_string(text, document);
+    text += ",\"update\":[";
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        if (i != 0)
+            text += ',';
+        text += std::to_string(bytes[i]);
+    }
+    text += "]}";
+    return make_text_frame(text);
+}
+
 template <class Done, class... Args>
 void answer(EventLoop& reply_loop, Done done, Args... args) {
     asio::post(reply_loop.io(), [done = std::move(done), ... args = std::move(args)]() mutable {
@@ -37,9 +52,10 @@ void answer(EventLoop& reply_loop, Done done, Args... args) {
 }  // namespace
 
 void Server::fan_out_frame(const std::string& room, SharedFrame frame,
-                           std::uint64_t excluded_connection) {
+                           std::uint64_t excluded_connection, SharedFrame json_frame) {
     auto delivery = std::make_shared<RoomDelivery>();
     delivery->frame = std::move(frame);
+    delivery->json_frame = std::move(json_frame);
     delivery->room = room;
     delivery->excluded_connection = excluded_connection;
     delivery->accepted_at_us = steady_us();
@@ -175,7 +191,7 @@ void Server::store_document_update(EventLoop& owner, const std::string& document
                     if (auto open = documents_now.find(document); open != documents_now.end())
                         open->second.state.apply(*bytes);
                     fan_out_frame(document_room(document), binary_frame(yws::encode_update(*bytes)),
-                                  connection);
+                                  connection, json_update_frame(document, *bytes));
                     answer(reply_loop, std::move(finished), std::string());
                 });
         });

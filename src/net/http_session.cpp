@@ -297,6 +297,16 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
             return;
         }
         document_ = std::move(name);
+    } else if (path == settings.server.drafts_path) {
+        std::string name;
+        endpoints::find_query_parameter(target, "draftId", name);
+        if (name.empty() || !core::room_name_problem("doc:" + name).empty()) {
+            respond(400, error_body("INVALID_REQUEST",
+                                    "draftId is missing or not a valid document name"));
+            return;
+        }
+        document_ = std::move(name);
+        json_documents_ = true;
     } else if (path != settings.server.websocket_path) {
         respond(404, error_body("NOT_FOUND", "no WebSocket endpoint at this path"));
         return;
@@ -427,7 +437,7 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
     auto session = std::make_shared<WsSession>(
         loop_, std::move(transport),
         SessionIdentity{connection_id, std::move(user_id), ip_, std::move(claims), expires_at,
-                        std::move(document_)});
+                        std::move(document_), json_documents_});
     session->start(std::move(handshake));
 }
 
@@ -436,7 +446,7 @@ void HttpSession::refuse_upgrade(std::string handshake_response, std::string_vie
                                  std::int64_t retry_after_ms) {
     std::string out = std::move(handshake_response);
     // y-websocket clients read every message as binary: they only get the close frame.
-    if (document_.empty()) {
+    if (document_.empty() || json_documents_) {
         out += ws::encode_frame(ws::Opcode::text,
                                 endpoints::encode_error({}, code, message, retry_after_ms));
     }

@@ -55,7 +55,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     std::string ip_;
-    std::string document_;  // y-websocket upgrades: the document asked for
+    std::string document_;         // document upgrades: the document asked for
+    bool json_documents_ = false;  // the S0 JSON protocol rather than y-websocket
     std::string out_;
     bool keep_alive_ = false;
     bool closed_ = false;

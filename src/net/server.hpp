@@ -187,7 +187,7 @@ class Server {
                  std::uint64_t excluded_connection, std::vector<std::string> excluded_users);
     static void complete(PublishRequest& request, PublishOutcome outcome);
     void fan_out_frame(const std::string& room, SharedFrame frame,
-                       std::uint64_t excluded_connection);
+                       std::uint64_t excluded_connection, SharedFrame json_frame = nullptr);
     // Validates, stores, applies and relays an update on the owner; `finished` gets "" or an error.
     void store_document_update(EventLoop& owner, const std::string& document, Bytes update,
                                std::uint64_t connection, EventLoop& reply_loop,

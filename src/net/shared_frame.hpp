@@ -20,6 +20,9 @@ struct RoomDelivery {
     std::string room;
     SharedFrame frame;
     SharedFrame compressed;
+    // Documents: the same update as a JSON text frame for clients of the S0 JSON protocol (null:
+    // nothing for them, e.g. awareness).
+    SharedFrame json_frame;
     std::uint64_t excluded_connection = 0;    // the publisher, which does not get its own event
     std::vector<std::string> excluded_users;  // e.g. users who blocked the sender (backend API)
     std::int64_t accepted_at_us = 0;          // steady clock, for the fan-out latency histogram

@@ -9,7 +9,7 @@
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/json/serialize.hpp>
+#include <boost/json.hpp>
 
 #include "core/namespace_rules.hpp"
 #include "endpoints/json_text.hpp"
@@ -199,6 +199,11 @@ void WsSession::handle_message(const ws::Message& message) {
         case ws::Opcode::text:
             loop_.counters().add(loop_.counters().messages_in);
             if (is_document()) {
+                if (identity_.json_documents) {
+                    if (state_ == State::open)
+                        handle_draft_message(message.payload);
+                    return;
+                }
                 close(ws::close_code::unsupported_data, "y-websocket messages are binary");
                 return;
             }
@@ -208,6 +213,10 @@ void WsSession::handle_message(const ws::Message& message) {
         case ws::Opcode::binary:
             loop_.counters().add(loop_.counters().messages_in);
             if (is_document()) {
+                if (identity_.json_documents) {
+                    reply(R"({"type":"error","message":"this protocol uses JSON text messages"})");
+                    return;
+                }
                 if (state_ == State::open)
                     handle_document_message(message.payload);
                 return;
@@ -263,6 +272,11 @@ void WsSession::enqueue(SharedFrame frame) {
 void WsSession::deliver(const RoomDelivery& delivery) {
     if (state_ != State::open)
         return;
+    if (identity_.json_documents) {
+        if (delivery.json_frame)
+            enqueue(delivery.json_frame);
+        return;
+    }
     enqueue(transport_.send_compressed && delivery.compressed ? delivery.compressed
                                                               : delivery.frame);
 }
@@ -451,18 +465,23 @@ void WsSession::close_for_slow_consumer() {
 void WsSession::open_document() {
     loop_.rooms().join(*this, Server::document_room(identity_.document));
     std::weak_ptr<WsSession> weak = weak_from_this();
+    auto opened = [weak](std::vector<Server::Bytes> first, std::string error) {
+        auto self = weak.lock();
+        if (!self || self->state_ != State::open)
+            return;
+        if (!error.empty()) {
+            self->close(1011, error);
+            return;
+        }
+        if (self->identity_.json_documents) {
+            self->send_draft_state();
+            return;
+        }
+        for (const auto& message : first)
+            self->reply_binary(message);
+    };
     loop_.server().document_open(identity_.document, identity_.connection_id, loop_,
-                                 [weak](std::vector<Server::Bytes> first, std::string error) {
-                                     auto self = weak.lock();
-                                     if (!self || self->state_ != State::open)
-                                         return;
-                                     if (!error.empty()) {
-                                         self->close(1011, error);
-                                         return;
-                                     }
-                                     for (const auto& message : first)
-                                         self->reply_binary(message);
-                                 });
+                                 std::move(opened));
 }
 
 // One y-websocket message: sync step 1 is answered, updates are stored and relayed, awareness is
@@ -524,6 +543,100 @@ void WsSession::handle_document_message(std::string_view payload) {
         case MessageType::auth:
             return;  // a client has nothing to say here
     }
+}
+
+namespace {
+
+// [1,2,3]: S0 carries binary as arrays of numbers.
+std::string json_byte_array(std::span<const std::uint8_t> bytes) {
+    std::string out;
+    out.reserve(2 + bytes.size() * 4);
+    out += '[';
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        if (i != 0)
+            out += ',';
+        out += std::to_string(bytes[i]);
+    }
+    out += ']';
+    return out;
+}
+
+std::string draft_error(std::string_view message) {
+    std::string out = R"({"type":"error","message":)";
+    endpoints::append_json_string(out, message);
+    out += '}';
+    return out;
+}
+
+}  // namespace
+
+void WsSession::send_draft_state() {
+    std::weak_ptr<WsSession> weak = weak_from_this();
+    auto answered = [weak](Server::Bytes state, std::string error) {
+        auto self = weak.lock();
+        if (!self || self->state_ != State::open)
+            return;
+        if (!error.empty()) {
+            self->reply(draft_error("the document could not be read"));
+            return;
+        }
+        std::string out = R"({"type":"yjs-state-response","draftId":)";
+        endpoints::append_json_string(out, self->identity_.document);
+        out += ",\"state\":";
+        out += json_byte_array(state);
+        out += '}';
+        self->reply(std::move(out));
+    };
+    loop_.server().document_state(identity_.document, loop_, std::move(answered));
+}
+
+// S0: {"type":"yjs-update","update":[...]}, {"type":"yjs-state-request"}, {"type":"ping"}.
+void WsSession::handle_draft_message(std::string_view text) {
+    boost::system::error_code parse_error;
+    const boost::json::value root = boost::json::parse(text, parse_error);
+    const boost::json::object* object = parse_error ? nullptr : root.if_object();
+    const boost::json::value* type = object ? object->if_contains("type") : nullptr;
+    if (type == nullptr || !type->is_string()) {
+        reply(draft_error("messages are JSON objects with a \"type\""));
+        return;
+    }
+    const std::string_view name = type->get_string();
+    if (name == "yjs-state-request") {
+        send_draft_state();
+        return;
+    }
+    if (name == "ping") {
+        reply(R"({"type":"pong"})");
+        return;
+    }
+    if (name != "yjs-update") {
+        reply(draft_error("unknown message type"));
+        return;
+    }
+    const boost::json::value* update = object->if_contains("update");
+    Server::Bytes bytes;
+    bool valid = update != nullptr && update->is_array();
+    if (valid) {
+        for (const boost::json::value& item : update->get_array()) {
+            if (!item.is_int64() || item.get_int64() < 0 || item.get_int64() > 255) {
+                valid = false;
+                break;
+            }
+            bytes.push_back(static_cast<std::uint8_t>(item.get_int64()));
+        }
+    }
+    if (!valid) {
+        reply(draft_error("\"update\" must be an array of numbers 0-255"));
+        return;
+    }
+    std::weak_ptr<WsSession> weak = weak_from_this();
+    auto refused = [weak](std::string error) {
+        auto self = weak.lock();
+        if (self && self->state_ == State::open)
+            self->reply(draft_error("update refused: " + error));
+    };
+    loop_.server().document_update(identity_.document, std::move(bytes), identity_.connection_id,
+                                   loop_, std::move(refused));
 }
 
 void WsSession::reply_binary(std::span<const std::uint8_t> bytes) {

@@ -32,8 +32,10 @@ struct SessionIdentity {
     // Kept only when a namespace needs them (claim rules, presence info); else null.
     std::shared_ptr<const boost::json::object> claims;
     std::int64_t expires_at = 0;  // token expiry, seconds since the epoch; 0 = none
-    // Set for y-websocket connections (/yjs/<document>); empty for the rooms protocol (/ws).
+    // Set for document connections: y-websocket (/yjs/<document>) or, with json_documents, the
+    // S0 JSON protocol (/ws/drafts?draftId=<document>); empty for the rooms protocol (/ws).
     std::string document;
+    bool json_documents = false;
 };
 
 struct SessionTransport {
@@ -111,6 +113,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     void open_document();
     void handle_document_message(std::string_view payload);
     void reply_binary(std::span<const std::uint8_t> bytes);
+    void handle_draft_message(std::string_view text);
+    void send_draft_state();
 
     void enqueue(SharedFrame frame);
     void start_write();

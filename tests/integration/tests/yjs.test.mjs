@@ -429,3 +429,75 @@ describe('document API', () => {
         } finally { await closePeers(a); }
     });
 });
+
+describe('S0 JSON document protocol (/ws/drafts)', () => {
+    let srv;
+    before(async () => { if (!SKIP) srv = await startServer(); });
+    after(async () => { await stopAndCheck(srv); });
+
+    const draftUrl = (draftId, tok) => `ws://127.0.0.1:${srv.port}/ws/drafts?draftId=${encodeURIComponent(draftId)}&token=${tok}`;
+
+    test('state on connect and on request, updates applied and sent to the other clients of the draft only, shared with y-websocket', async () => {
+        const draft = `letter-${Date.now()}`;
+        const a = await connect(draftUrl(draft, await token('alice')));
+        const b = await connect(draftUrl(draft, await token('bob')));
+        const other = await connect(draftUrl(`${draft}-other`, await token('carl')));
+        const yws = openPeer(srv, draft, await token('dora'), { name: 'D' });
+        try {
+            const first = await a.next('yjs-state-response');
+            assert.equal(first.draftId, draft);
+            assert.ok(Array.isArray(first.state));
+            await b.next('yjs-state-response');
+            await other.next('yjs-state-response');
+            await synced(yws);
+            // A edits its local copy and sends the update as an array of numbers
+            const docA = new Y.Doc();
+            Y.applyUpdate(docA, Uint8Array.from(first.state));
+            const before = Y.encodeStateVector(docA);
+            docA.getText('content').insert(0, 'Dear Sir or Madam,');
+            a.send({ type: 'yjs-update', update: Array.from(Y.encodeStateAsUpdate(docA, before)) });
+            const relayed = await b.next('yjs-update');
+            assert.equal(relayed.draftId, draft);
+            const docB = new Y.Doc();
+            Y.applyUpdate(docB, Uint8Array.from(relayed.update));
+            assert.equal(docB.getText('content').toString(), 'Dear Sir or Madam,');
+            await a.expectNone('yjs-update', 150);
+            await other.expectNone('yjs-update', 150);
+            await until('the y-websocket client sees it too', () => yws.text.toString() === 'Dear Sir or Madam,', [yws]);
+            // and a y-websocket edit reaches the JSON clients
+            yws.text.insert(yws.text.length, ' Hello');
+            const fromYws = await a.next('yjs-update');
+            Y.applyUpdate(docA, Uint8Array.from(fromYws.update));
+            assert.equal(docA.getText('content').toString(), 'Dear Sir or Madam, Hello');
+            a.send({ type: 'yjs-state-request' });
+            const full = await a.next('yjs-state-response');
+            const docC = new Y.Doc();
+            Y.applyUpdate(docC, Uint8Array.from(full.state));
+            assert.equal(docC.getText('content').toString(), 'Dear Sir or Madam, Hello');
+            // bad input: an error message, the connection stays usable
+            a.send({ type: 'yjs-update', update: [300, -1] });
+            assert.match((await a.next('error')).message, /0-255/);
+            a.send({ type: 'yjs-update', update: [1, 2, 3] });
+            assert.match((await a.next('error')).message, /refused/);
+            a.send({ type: 'nope' });
+            assert.equal((await a.next('error')).type, 'error');
+            a.send('not json');
+            assert.equal((await a.next('error')).type, 'error');
+            a.send({ type: 'ping' });
+            assert.equal((await a.next('pong')).type, 'pong');
+        } finally {
+            await closePeers(yws);
+            for (const c of [a, b, other]) await c.close();
+        }
+    });
+
+    test('missing draftId is refused; a bad token gets UNAUTHORIZED and 4401', async () => {
+        const refused = await connect(`ws://127.0.0.1:${srv.port}/ws/drafts?token=${await token('x')}`).catch((e) => e);
+        assert.ok(refused instanceof Error, 'the upgrade is refused');
+        assert.equal(refused.statusCode, 400);
+        const c = await connect(draftUrl('x', 'bad'));
+        const err = await c.next('error');
+        assert.equal(err.payload.code, 'UNAUTHORIZED');
+        assert.equal((await c.closed()).code, 4401);
+    });
+});

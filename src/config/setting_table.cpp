@@ -329,6 +329,11 @@ std::vector<SettingDescriptor> build_table() {
                          "Time a client has to complete the HTTP upgrade and authentication",
                          {.range = {100, 10 * kMinute}}));
 
+    // documents
+    t.push_back(describe(
+        "documents.idle_unload", T::duration, &S::documents, &DocumentSettings::idle_unload,
+        "How long a Yjs document without connections stays in memory", {.range = {0, 24 * kHour}}));
+
     // store
     t.push_back(describe("store.path", T::string, &S::store, &StoreSettings::path,
                          "SQLite database for room history; its directory is created"));

@@ -49,6 +49,11 @@ struct ApiSettings {
     std::string api_key = "huddle-development-api-key";
 };
 
+struct DocumentSettings {
+    // A document without connections stays in memory this long, then leaves (it is stored).
+    std::chrono::milliseconds idle_unload{30'000};
+};
+
 struct StoreSettings {
     // SQLite database for room history (and, later, documents); its directory is created.
     std::string path = "data/huddle.db";
@@ -96,6 +101,7 @@ struct Settings {
     ApiSettings api;
     WebhookSettings webhooks;
     StoreSettings store;
+    DocumentSettings documents;
     LimitSettings limits;
     HeartbeatSettings heartbeat;
     LogSettings log;

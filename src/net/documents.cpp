@@ -335,9 +335,10 @@ void Server::document_close(std::string document, std::uint64_t connection) {
         Bytes removal = it->second.awareness.remove_connection(connection);
         if (!removal.empty())
             fan_out_frame(document_room(document), binary_frame(removal), connection);
-        // Memory follows the documents in use: the state is stored, it is read again on next use.
+        // Memory follows the documents in use: the state is stored, it is read again on next use
+        // after documents.idle_unload.
         if (--it->second.connections == 0)
-            documents.erase(it);
+            it->second.idle_since_ms = steady_ms();  // the loop's sweep unloads it once idle
     });
 }
 

@@ -148,6 +148,7 @@ void EventLoop::sweep() {
     const std::int64_t wall_seconds = wall_ms() / 1000;
     for (const auto& session : sessions_snapshot())
         session->sweep(now, wall_seconds);
+    unload_idle_documents(now);
     if (index_ == 0 && now - last_admission_cleanup_ms_ >= kAdmissionCleanupEveryMs) {
         last_admission_cleanup_ms_ = now;
         server_.forget_idle_admissions();
@@ -160,6 +161,14 @@ void EventLoop::sweep() {
     sweep_timer_.async_wait([this](const boost::system::error_code& error) {
         if (!error)
             sweep();
+    });
+}
+
+void EventLoop::unload_idle_documents(std::int64_t now_ms) {
+    const std::int64_t idle = server_.settings().documents.idle_unload.count();
+    std::erase_if(documents_, [now_ms, idle](const auto& entry) {
+        const OwnedDocument& doc = entry.second;
+        return doc.connections == 0 && now_ms - doc.idle_since_ms >= idle;
     });
 }
 

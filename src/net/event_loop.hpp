@@ -85,6 +85,7 @@ class EventLoop {
         core::DocumentState state;
         endpoints::yws::AwarenessTable awareness;
         std::size_t connections = 0;
+        std::int64_t idle_since_ms = 0;  // when the last connection left (steady clock)
     };
     std::unordered_map<std::string, OwnedDocument>& documents() { return documents_; }
 
@@ -94,6 +95,7 @@ class EventLoop {
   private:
     void accept_next();
     void sweep();
+    void unload_idle_documents(std::int64_t now_ms);
     void flush_scheduled();
 
     Server& server_;

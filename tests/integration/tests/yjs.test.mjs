@@ -501,3 +501,25 @@ describe('S0 JSON document protocol (/ws/drafts)', () => {
         assert.equal((await c.closed()).code, 4401);
     });
 });
+
+describe('documents leave memory when idle', () => {
+    test('a document without connections is unloaded after documents.idle_unload, and reloads intact', async () => {
+        if (SKIP) return;
+        const srv = await startServer({ env: { HUDDLE_DOCUMENTS_IDLE_UNLOAD: '300ms' } });
+        const listed = async () => (await (await fetch(`http://127.0.0.1:${srv.port}/api/documents`, { headers: { 'X-API-Key': 'huddle-integration-test-api-key' } })).json()).documents;
+        const a = openPeer(srv, 'idle-doc', await token('alice'), { name: 'A' });
+        try {
+            await synced(a);
+            a.text.insert(0, 'kept on disk');
+            await sleep(200);
+            assert.deepEqual((await listed()).map((d) => d.document), ['idle-doc']);
+            await closePeers(a);
+            await waitFor(async () => (await listed()).length === 0, { what: 'document unloaded', timeoutMs: 3000 });
+            const b = openPeer(srv, 'idle-doc', await token('bob'), { name: 'B' });
+            try {
+                await synced(b);
+                assert.equal(b.text.toString(), 'kept on disk');
+            } finally { await closePeers(b); }
+        } finally { await stopAndCheck(srv); }
+    });
+});

@@ -300,10 +300,12 @@ std::vector<SettingDescriptor> build_table() {
                          &LimitSettings::messages_per_minute,
                          "Messages a connection may send per minute (token bucket; 0 = unlimited)",
                          {.range = {0, kU32Max}}));
-    t.push_back(describe("limits.handshakes_per_ip_per_minute", T::integer, &S::limits,
-                         &LimitSettings::handshakes_per_ip_per_minute,
-                         "WebSocket handshakes accepted per client IP per minute (0 = unlimited)",
-                         {.range = {0, kU32Max}}));
+    t.push_back(
+        describe("limits.handshakes_per_ip_per_minute", T::integer, &S::limits,
+                 &LimitSettings::handshakes_per_ip_per_minute,
+                 "WebSocket handshakes accepted per client IP per minute; raise it behind a "
+                 "proxy or NAT (0 = unlimited)",
+                 {.range = {0, kU32Max}}));
     t.push_back(describe(
         "limits.failed_auths_per_ip_per_minute", T::integer, &S::limits,
         &LimitSettings::failed_auths_per_ip_per_minute,

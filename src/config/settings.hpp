@@ -74,7 +74,7 @@ struct LimitSettings {
     // y-websocket messages carry document updates (a paste, a first sync): larger by nature.
     std::size_t max_document_message_bytes = 8 * 1024 * 1024;
     std::uint32_t messages_per_minute = 100;  // per connection, token bucket
-    std::uint32_t handshakes_per_ip_per_minute = 120;
+    std::uint32_t handshakes_per_ip_per_minute = 10;
     std::uint32_t failed_auths_per_ip_per_minute = 10;
     std::uint32_t max_connections_per_user = 20;  // 0 = unlimited
     std::uint32_t max_connections_per_ip = 1000;  // 0 = unlimited

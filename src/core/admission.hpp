@@ -13,7 +13,7 @@
 namespace huddle::core {
 
 struct AdmissionLimits {
-    std::uint32_t handshakes_per_ip_per_minute = 120;  // 0 = unlimited
+    std::uint32_t handshakes_per_ip_per_minute = 10;  // 0 = unlimited
     std::uint32_t failed_auths_per_ip_per_minute = 10;
     std::uint32_t max_connections_per_user = 20;  // 0 = unlimited
     std::uint32_t max_connections_per_ip = 1000;

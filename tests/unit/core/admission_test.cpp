@@ -30,7 +30,7 @@ bool failed_attempt(Admission& admission, std::string_view ip, std::int64_t now_
 
 TEST(Admission, DefaultLimitsAreTheDocumentedOnes) {
     const AdmissionLimits defaults;
-    EXPECT_EQ(defaults.handshakes_per_ip_per_minute, 120u);
+    EXPECT_EQ(defaults.handshakes_per_ip_per_minute, 10u);
     EXPECT_EQ(defaults.failed_auths_per_ip_per_minute, 10u);
     EXPECT_EQ(defaults.max_connections_per_user, 20u);
     EXPECT_EQ(defaults.max_connections_per_ip, 1000u);

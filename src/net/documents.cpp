@@ -1,7 +1,7 @@
 // Yjs documents served over y-websocket: every operation on a document runs on its owner loop, so
 // its updates are stored, applied and relayed in one order.
 #include <algorithm>
-#include <mutex>
+#include <iterator>
 
 #include <boost/asio/post.hpp>
 
@@ -9,6 +9,7 @@
 #include "endpoints/yws/protocol.hpp"
 #include "net/clock.hpp"
 #include "net/event_loop.hpp"
+#include "net/loop_gather.hpp"
 #include "net/server.hpp"
 #include "net/ws/frame_writer.hpp"
 #include "net/ws_session.hpp"
@@ -249,12 +250,7 @@ void Server::document_delete(std::string document, EventLoop& reply_loop,
                  const std::string room = document_room(document);
                  for (auto& loop : loops_) {
                      asio::post(loop->io(), [room, &source = *loop] {
-                         std::vector<std::shared_ptr<WsSession>> members;
-                         if (const auto* found = source.rooms().find(room)) {
-                             for (WsSession* member : found->members)
-                                 members.push_back(member->shared_from_this());
-                         }
-                         for (const auto& session : members)
+                         for (const auto& session : source.members_of(room))
                              session->close(4404, "document deleted");
                      });
                  }
@@ -264,36 +260,23 @@ void Server::document_delete(std::string document, EventLoop& reply_loop,
 
 void Server::list_documents(EventLoop& reply_loop,
                             std::function<void(std::vector<DocumentInfo>)> done) {
-    struct Gather {
-        std::mutex mutex;
-        std::vector<DocumentInfo> documents;
-        std::size_t remaining = 0;
-        std::function<void(std::vector<DocumentInfo>)> done;
-        EventLoop* reply_loop = nullptr;
-    };
-    auto gather = std::make_shared<Gather>();
-    gather->remaining = loops_.size();
-    gather->done = std::move(done);
-    gather->reply_loop = &reply_loop;
-    for (auto& loop : loops_) {
-        asio::post(loop->io(), [gather, &source = *loop] {
+    gather_from_loops<std::vector<DocumentInfo>>(
+        loops_, reply_loop,
+        [](EventLoop& source) {
             std::vector<DocumentInfo> local;
             for (const auto& [name, doc] : source.documents())
                 local.push_back(
                     {name, doc.state.byte_size(), doc.state.update_count(), doc.connections});
-            std::lock_guard lock(gather->mutex);
-            for (auto& info : local)
-                gather->documents.push_back(std::move(info));
-            if (--gather->remaining != 0)
-                return;
-            asio::post(gather->reply_loop->io(), [gather] {
-                std::sort(
-                    gather->documents.begin(), gather->documents.end(),
-                    [](const DocumentInfo& a, const DocumentInfo& b) { return a.name < b.name; });
-                gather->done(std::move(gather->documents));
-            });
+            return local;
+        },
+        [done = std::move(done)](std::vector<std::vector<DocumentInfo>> per_loop) {
+            std::vector<DocumentInfo> documents;
+            for (auto& local : per_loop)
+                std::move(local.begin(), local.end(), std::back_inserter(documents));
+            std::sort(documents.begin(), documents.end(),
+                      [](const DocumentInfo& a, const DocumentInfo& b) { return a.name < b.name; });
+            done(std::move(documents));
         });
-    }
 }
 
 void Server::document_awareness(std::string document, Bytes message, std::uint64_t connection) {

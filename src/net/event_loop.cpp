@@ -99,6 +99,16 @@ std::vector<std::shared_ptr<WsSession>> EventLoop::sessions_snapshot() const {
     return copy;
 }
 
+std::vector<std::shared_ptr<WsSession>> EventLoop::members_of(std::string_view room) const {
+    std::vector<std::shared_ptr<WsSession>> copy;
+    if (const auto* found = rooms_.find(room)) {
+        copy.reserve(found->members.size());
+        for (WsSession* member : found->members)
+            copy.push_back(member->shared_from_this());
+    }
+    return copy;
+}
+
 void EventLoop::schedule_flush(WsSession* session) {
     // A strong reference keeps the session alive until its flush has run.
     flush_queue_.push_back(session->shared_from_this());

@@ -54,6 +54,8 @@ class EventLoop {
     std::size_t session_count() const { return sessions_.size(); }
     // Copies, because closing sessions edits the list.
     std::vector<std::shared_ptr<WsSession>> sessions_snapshot() const;
+    // This loop's members of a room, as owning copies (closing them edits the room).
+    std::vector<std::shared_ptr<WsSession>> members_of(std::string_view room) const;
 
     // Queues a session whose pending frames should be written once the current batch of work is
     // done: deliveries of a burst of events then leave in one write per connection.

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
@@ -19,6 +20,7 @@
 #include "endpoints/rooms_messages.hpp"
 #include "net/clock.hpp"
 #include "net/event_loop.hpp"
+#include "net/loop_gather.hpp"
 #include "net/presence_notifier.hpp"
 #include "net/ws/frame_writer.hpp"
 #include "net/ws_session.hpp"
@@ -518,26 +520,12 @@ void Server::presence_list(std::string room, EventLoop& reply_loop,
 
 void Server::remove_user_from_rooms(std::string user, std::string pattern, std::string reason,
                                     EventLoop& reply_loop, std::function<void(std::size_t)> done) {
-    struct Gather {
-        std::atomic<std::size_t> remaining;
-        std::atomic<std::size_t> removed{0};
-        std::function<void(std::size_t)> done;
-        EventLoop* reply_loop;
-    };
-    auto gather = std::make_shared<Gather>();
-    gather->remaining = loops_.size();
-    gather->done = std::move(done);
-    gather->reply_loop = &reply_loop;
     const std::string user_room = "user:" + user;
-    for (auto& loop : loops_) {
-        asio::post(loop->io(), [gather, user_room, pattern, reason, &source = *loop] {
-            std::vector<std::shared_ptr<WsSession>> targets;
-            if (const auto* found = source.rooms().find(user_room)) {
-                for (WsSession* member : found->members)
-                    targets.push_back(member->shared_from_this());
-            }
+    gather_from_loops<std::size_t>(
+        loops_, reply_loop,
+        [user_room, pattern, reason](EventLoop& source) {
             std::size_t removed = 0;
-            for (const auto& session : targets) {
+            for (const auto& session : source.members_of(user_room)) {
                 std::vector<std::string> rooms;
                 for (const auto& membership : session->memberships()) {
                     const std::string& name = membership.room->name;
@@ -548,81 +536,55 @@ void Server::remove_user_from_rooms(std::string user, std::string pattern, std::
                     session->remove_from_room(room, reason);
                 removed += rooms.size();
             }
-            gather->removed += removed;
-            if (--gather->remaining != 0)
-                return;
-            asio::post(gather->reply_loop->io(),
-                       [gather] { gather->done(gather->removed.load()); });
+            return removed;
+        },
+        [done = std::move(done)](std::vector<std::size_t> per_loop) {
+            done(std::accumulate(per_loop.begin(), per_loop.end(), std::size_t{0}));
         });
-    }
 }
 
 void Server::count_rooms(EventLoop& reply_loop, std::function<void(std::vector<RoomCount>)> done) {
-    struct Gather {
-        std::mutex mutex;
-        std::unordered_map<std::string, std::size_t> counts;
-        std::size_t remaining;
-        std::function<void(std::vector<RoomCount>)> done;
-        EventLoop* reply_loop;
-    };
-    auto gather = std::make_shared<Gather>();
-    gather->remaining = loops_.size();
-    gather->done = std::move(done);
-    gather->reply_loop = &reply_loop;
-    for (auto& loop : loops_) {
-        asio::post(loop->io(), [gather, &source = *loop] {
+    gather_from_loops<std::vector<RoomCount>>(
+        loops_, reply_loop,
+        [](EventLoop& source) {
             std::vector<RoomCount> local;
             source.rooms().for_each_room([&local](const auto& room) {
                 if (!is_private_user_room(room.name))
                     local.push_back({room.name, room.members.size()});
             });
-            std::lock_guard lock(gather->mutex);
-            for (auto& entry : local)
-                gather->counts[entry.room] += entry.connections;
-            if (--gather->remaining != 0)
-                return;
-            asio::post(gather->reply_loop->io(), [gather] {
-                std::vector<RoomCount> rooms;
-                rooms.reserve(gather->counts.size());
-                for (auto& [room, count] : gather->counts)
-                    rooms.push_back({room, count});
-                std::sort(rooms.begin(), rooms.end(),
-                          [](const RoomCount& a, const RoomCount& b) { return a.room < b.room; });
-                gather->done(std::move(rooms));
-            });
+            return local;
+        },
+        [done = std::move(done)](std::vector<std::vector<RoomCount>> per_loop) {
+            std::unordered_map<std::string, std::size_t> counts;
+            for (const auto& local : per_loop) {
+                for (const auto& entry : local)
+                    counts[entry.room] += entry.connections;
+            }
+            std::vector<RoomCount> rooms;
+            rooms.reserve(counts.size());
+            for (auto& [room, count] : counts)
+                rooms.push_back({room, count});
+            std::sort(rooms.begin(), rooms.end(),
+                      [](const RoomCount& a, const RoomCount& b) { return a.room < b.room; });
+            done(std::move(rooms));
         });
-    }
 }
 
 void Server::disconnect_user(std::string user, std::uint16_t code, std::string reason,
                              EventLoop& reply_loop, std::function<void(std::size_t)> done) {
-    struct Gather {
-        std::atomic<std::size_t> remaining;
-        std::atomic<std::size_t> closed{0};
-        std::function<void(std::size_t)> done;
-        EventLoop* reply_loop;
-    };
-    auto gather = std::make_shared<Gather>();
-    gather->remaining = loops_.size();
-    gather->done = std::move(done);
-    gather->reply_loop = &reply_loop;
     const std::string room = "user:" + user;
-    for (auto& loop : loops_) {
-        asio::post(loop->io(), [gather, room, code, reason, &source = *loop] {
-            std::vector<std::shared_ptr<WsSession>> targets;
-            if (const auto* found = source.rooms().find(room)) {
-                for (WsSession* member : found->members)
-                    targets.push_back(member->shared_from_this());
-            }
+    gather_from_loops<std::size_t>(
+        loops_, reply_loop,
+        [room, code, reason](EventLoop& source) {
+            const auto targets = source.members_of(room);
             const std::string notice = endpoints::encode_error({}, "DISCONNECTED", reason);
             for (const auto& session : targets)
                 session->close(code, reason, notice);
-            gather->closed += targets.size();
-            if (--gather->remaining != 0)
-                return;
-            asio::post(gather->reply_loop->io(), [gather] { gather->done(gather->closed.load()); });
+            return targets.size();
+        },
+        [done = std::move(done)](std::vector<std::size_t> per_loop) {
+            done(std::accumulate(per_loop.begin(), per_loop.end(), std::size_t{0}));
         });
-    }
 }
 
 }  // namespace huddle::net

@@ -1,26 +1,24 @@
 #include "store/sqlite_store.hpp"
 
-#include <algorithm>
 #include <array>
-#include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <exception>
-#include <future>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <random>
-#include <thread>
-#include <type_traits>
 #include <utility>
 
+#include "store/connection_pool.hpp"
+#include "store/group_commit.hpp"
 #include "store/sqlite_db.hpp"
+#include "store/store_ids.hpp"
 
 namespace huddle::store {
 namespace {
 
+using detail::from_db;
+using detail::new_epoch;
+using detail::Refused;
+using detail::to_db;
 using sqlite::Connection;
 using sqlite::DbError;
 
@@ -102,43 +100,10 @@ constexpr const char* kDocumentsList =
     "SELECT d.name, COUNT(*), SUM(LENGTH(u.data)) FROM documents d"
     " JOIN document_updates u ON u.document_id = d.id GROUP BY d.id ORDER BY d.name";
 
-// A request refused for a reason the caller can act on (rolled back alone).
-struct Refused {
-    AppendStatus status;
-    std::string error;
-};
-
 // The whole transaction was lost (SQLite rolled it back by itself, or the commit failed).
 struct TransactionLost {
     std::string error;
 };
-
-std::string new_epoch() {
-    // 128 random bits from the OS (getrandom), as 32 hex digits.
-    thread_local std::random_device device;
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string epoch;
-    epoch.reserve(32);
-    for (int word = 0; word < 4; ++word) {
-        std::uint32_t bits = device();
-        for (int nibble = 0; nibble < 8; ++nibble) {
-            epoch.push_back(kHex[bits & 0xF]);
-            bits >>= 4;
-        }
-    }
-    return epoch;
-}
-
-std::int64_t to_db(std::uint64_t value) {
-    // Offsets and ids live in SQLite's signed 64-bit integers.
-    return value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
-               ? std::numeric_limits<std::int64_t>::max()
-               : static_cast<std::int64_t>(value);
-}
-
-std::uint64_t from_db(std::int64_t value) {
-    return value < 0 ? 0 : static_cast<std::uint64_t>(value);
-}
 
 RoomEvent event_from_row(sqlite::Query& q, std::string_view room) {
     RoomEvent event;
@@ -190,12 +155,11 @@ void migrate(Connection& db) {
 
 // ---------------------------------------------------------------------------------------------
 
-class SqliteStore final : public Store {
+class SqliteStore final : public detail::GroupCommitStore {
   public:
     SqliteStore(const std::string& path, const SqliteOptions& options);
     ~SqliteStore() override;
 
-    void append(std::vector<RoomEvent> events, AppendCallback done) override;
     RoomPosition position(std::string_view room) override;
     std::vector<RoomEvent> read_after(std::string_view room, std::uint64_t after_offset,
                                       std::size_t limit) override;
@@ -205,82 +169,34 @@ class SqliteStore final : public Store {
                      std::int64_t min_timestamp_ms) override;
     std::uint64_t oldest_offset(std::string_view room) override;
 
-    void append_update(std::string_view document, std::vector<std::uint8_t> update,
-                       AppendCallback done) override;
     std::vector<StoredUpdate> load(std::string_view document) override;
     bool compact(std::string_view document, std::uint64_t up_to_id, std::size_t replaced_count,
                  std::vector<std::uint8_t> merged) override;
     bool remove(std::string_view document) override;
     std::vector<DocumentInfo> list() override;
 
-    void flush() override;
-    void close() override;
-    StoreStats stats() const override;
-
   private:
-    // One queued unit of work for the writer.
-    struct Request {
-        enum class Kind { events, update, task } kind = Kind::task;
-        std::vector<RoomEvent> events;          // Kind::events
-        std::string document;                   // Kind::update
-        std::vector<std::uint8_t> data;         // Kind::update
-        std::function<void(Connection&)> task;  // Kind::task: a synchronous call's work
-        AppendCallback done;
-        std::size_t bytes = 0;  // counted against max_queued_bytes (0 for tasks)
-    };
+    using Request = detail::WriteRequest;
+    using ReadLease = detail::ConnectionPool<Connection>::Lease;
 
-    // A read connection borrowed from the pool for one call.
-    class ReadLease {
-      public:
-        explicit ReadLease(SqliteStore& store);
-        ~ReadLease();
-        ReadLease(const ReadLease&) = delete;
-        ReadLease& operator=(const ReadLease&) = delete;
-        Connection& operator*() { return *connection_; }
-
-      private:
-        SqliteStore& store_;
-        std::unique_ptr<Connection> connection_;
-    };
-
-    void enqueue_append(Request request);
-    // Runs `work` on the writer thread inside the next transaction; returns its result once the
-    // transaction is committed. Throws StoreError if the work or the commit fails.
-    template <class Work>
-    auto run_on_writer(Work work) -> std::invoke_result_t<Work&, Connection&>;
-
-    void writer_loop();
-    void write_batch(std::vector<Request>& batch);
+    void write_batch(std::vector<Request>& batch, std::vector<AppendResult>& results) override;
     void execute(Request& request);
     void write_events(const std::vector<RoomEvent>& events);
     void write_update(const std::string& document, const std::vector<std::uint8_t>& data);
-    std::int64_t room_id_for_write(Connection& db, std::string_view room, std::uint64_t* last);
-    std::optional<std::int64_t> document_id(Connection& db, std::string_view document);
+    std::int64_t room_id_for_write(std::string_view room, std::uint64_t* last);
+    std::optional<std::int64_t> document_id(std::string_view document);
 
     const SqliteOptions options_;
     std::unique_ptr<Connection> writer_db_;  // used by the writer thread only (after start)
-
-    mutable std::mutex queue_mutex_;
-    std::condition_variable queue_cv_;
-    std::deque<Request> queue_;
-    std::size_t pending_requests_ = 0;  // queued + being written (appends only)
-    std::size_t pending_bytes_ = 0;
-    bool closing_ = false;
-    std::thread writer_;
-    std::thread::id writer_id_;
-    std::once_flag close_once_;
-
-    std::mutex read_mutex_;
-    std::condition_variable read_cv_;
-    std::vector<std::unique_ptr<Connection>> readers_;
-
-    std::atomic<std::uint64_t> commits_{0};
-    std::atomic<std::uint64_t> appends_{0};
-    std::atomic<std::uint64_t> failed_{0};
+    detail::ConnectionPool<Connection> readers_;
 };
 
+detail::QueueLimits limits_of(const SqliteOptions& options) {
+    return {options.max_queued_requests, options.max_queued_bytes, options.max_batch};
+}
+
 SqliteStore::SqliteStore(const std::string& path, const SqliteOptions& options)
-    : options_(options) {
+    : GroupCommitStore(limits_of(options)), options_(options) {
     if (path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0)
         throw StoreError("sqlite store: a database file path is required, got '" + path + "'");
     writer_db_ = std::make_unique<Connection>(path, options_.busy_timeout_ms);
@@ -296,163 +212,17 @@ SqliteStore::SqliteStore(const std::string& path, const SqliteOptions& options)
     for (std::size_t i = 0; i < reader_count; ++i) {
         auto reader = std::make_unique<Connection>(path, options_.busy_timeout_ms);
         reader->exec("PRAGMA query_only=1");
-        readers_.push_back(std::move(reader));
+        readers_.add(std::move(reader));
     }
-
-    writer_ = std::thread([this] { writer_loop(); });
-    writer_id_ = writer_.get_id();
+    start_writer();
 }
 
 SqliteStore::~SqliteStore() {
     close();
 }
 
-void SqliteStore::close() {
-    std::call_once(close_once_, [this] {
-        {
-            std::lock_guard lock(queue_mutex_);
-            closing_ = true;
-        }
-        queue_cv_.notify_all();
-        if (writer_.joinable()) {
-            if (std::this_thread::get_id() == writer_id_)
-                std::terminate();  // close() from a completion: documented as forbidden
-            writer_.join();
-        }
-    });
-}
-
-StoreStats SqliteStore::stats() const {
-    StoreStats s;
-    s.commits = commits_.load(std::memory_order_relaxed);
-    s.appends = appends_.load(std::memory_order_relaxed);
-    s.failed_appends = failed_.load(std::memory_order_relaxed);
-    std::lock_guard lock(queue_mutex_);
-    s.queued = queue_.size();
-    s.queued_bytes = pending_bytes_;
-    return s;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Queueing.
-
-void SqliteStore::enqueue_append(Request request) {
-    AppendResult refusal;
-    {
-        std::lock_guard lock(queue_mutex_);
-        if (closing_) {
-            refusal = {AppendStatus::closed, "store is closed"};
-        } else if (pending_requests_ + 1 > options_.max_queued_requests ||
-                   (pending_bytes_ + request.bytes > options_.max_queued_bytes &&
-                    pending_requests_ > 0)) {
-            refusal = {AppendStatus::queue_full, "store write queue is full"};
-        } else {
-            ++pending_requests_;
-            pending_bytes_ += request.bytes;
-            queue_.push_back(std::move(request));
-        }
-    }
-    if (refusal.ok()) {
-        queue_cv_.notify_one();
-        return;
-    }
-    failed_.fetch_add(1, std::memory_order_relaxed);
-    if (request.done)
-        request.done(std::move(refusal));
-}
-
-void SqliteStore::append(std::vector<RoomEvent> events, AppendCallback done) {
-    Request request;
-    request.kind = Request::Kind::events;
-    request.bytes = 0;
-    for (const auto& e : events)
-        request.bytes +=
-            sizeof(RoomEvent) + e.room.size() + e.idempotency_key.size() + e.event_json.size();
-    request.events = std::move(events);
-    request.done = std::move(done);
-    enqueue_append(std::move(request));
-}
-
-void SqliteStore::append_update(std::string_view document, std::vector<std::uint8_t> update,
-                                AppendCallback done) {
-    Request request;
-    request.kind = Request::Kind::update;
-    request.bytes = sizeof(Request) + document.size() + update.size();
-    request.document = std::string(document);
-    request.data = std::move(update);
-    request.done = std::move(done);
-    enqueue_append(std::move(request));
-}
-
-template <class Work>
-auto SqliteStore::run_on_writer(Work work) -> std::invoke_result_t<Work&, Connection&> {
-    using Result = std::invoke_result_t<Work&, Connection&>;
-    if (std::this_thread::get_id() == writer_id_)
-        throw StoreError("store: synchronous call from a completion (would deadlock)");
-    auto result = std::make_shared<std::optional<Result>>();
-    auto promise = std::make_shared<std::promise<void>>();
-    auto future = promise->get_future();
-
-    Request request;
-    request.kind = Request::Kind::task;
-    request.task = [work = std::move(work), result](Connection& db) mutable {
-        result->emplace(work(db));
-    };
-    request.done = [promise](AppendResult r) {
-        if (r.ok())
-            promise->set_value();
-        else
-            promise->set_exception(std::make_exception_ptr(StoreError(r.error)));
-    };
-    {
-        std::lock_guard lock(queue_mutex_);
-        if (closing_)
-            throw StoreError("store is closed");
-        // Tasks bypass the bound: each caller waits for its own, so they cannot pile up.
-        queue_.push_back(std::move(request));
-    }
-    queue_cv_.notify_one();
-    future.get();  // rethrows the task's error
-    return std::move(**result);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The writer thread: group commit.
-
-void SqliteStore::writer_loop() {
-    std::vector<Request> batch;
-    for (;;) {
-        {
-            std::unique_lock lock(queue_mutex_);
-            queue_cv_.wait(lock, [this] { return !queue_.empty() || closing_; });
-            if (queue_.empty())
-                break;  // closing and drained
-            const std::size_t take =
-                std::min(queue_.size(), std::max<std::size_t>(1, options_.max_batch));
-            for (std::size_t i = 0; i < take; ++i) {
-                batch.push_back(std::move(queue_.front()));
-                queue_.pop_front();
-            }
-        }
-        write_batch(batch);
-        std::size_t done_requests = 0;
-        std::size_t done_bytes = 0;
-        for (const auto& r : batch) {
-            if (r.kind != Request::Kind::task) {
-                ++done_requests;
-                done_bytes += r.bytes;
-            }
-        }
-        batch.clear();  // frees the payloads before the bound is released
-        std::lock_guard lock(queue_mutex_);
-        pending_requests_ -= done_requests;
-        pending_bytes_ -= done_bytes;
-    }
-}
-
-void SqliteStore::write_batch(std::vector<Request>& batch) {
+void SqliteStore::write_batch(std::vector<Request>& batch, std::vector<AppendResult>& results) {
     Connection& db = *writer_db_;
-    std::vector<AppendResult> results(batch.size());
     try {
         db.query(kBegin).run();
         for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -474,7 +244,7 @@ void SqliteStore::write_batch(std::vector<Request>& batch) {
             db.query(kRelease).run();
         }
         db.query(kCommit).run();
-        commits_.fetch_add(1, std::memory_order_relaxed);
+        count_commit();
     } catch (...) {
         std::string error = "store transaction failed";
         try {
@@ -496,23 +266,6 @@ void SqliteStore::write_batch(std::vector<Request>& batch) {
                 r = {AppendStatus::failed, error};
         }
     }
-
-    // Durable (or failed): tell everyone, in queue order.
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (batch[i].kind != Request::Kind::task) {
-            if (results[i].ok())
-                appends_.fetch_add(1, std::memory_order_relaxed);
-            else
-                failed_.fetch_add(1, std::memory_order_relaxed);
-        }
-        if (!batch[i].done)
-            continue;
-        try {
-            batch[i].done(std::move(results[i]));
-        } catch (...) {
-            // A completion must not throw; the writer must not die of it.
-        }
-    }
 }
 
 void SqliteStore::execute(Request& request) {
@@ -525,13 +278,13 @@ void SqliteStore::execute(Request& request) {
             break;
         case Request::Kind::task:
             if (request.task)
-                request.task(*writer_db_);
+                request.task();
             break;
     }
 }
 
-std::int64_t SqliteStore::room_id_for_write(Connection& db, std::string_view room,
-                                            std::uint64_t* last) {
+std::int64_t SqliteStore::room_id_for_write(std::string_view room, std::uint64_t* last) {
+    Connection& db = *writer_db_;
     {
         auto q = db.query(kRoomSelect);
         q.bind(1, room);
@@ -552,12 +305,10 @@ void SqliteStore::write_events(const std::vector<RoomEvent>& events) {
     Connection& db = *writer_db_;
     for (const auto& e : events) {
         std::uint64_t last = 0;
-        const std::int64_t room_id = room_id_for_write(db, e.room, &last);
+        const std::int64_t room_id = room_id_for_write(e.room, &last);
         if (e.offset <= last ||
             e.offset > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-            throw Refused{AppendStatus::offset_conflict,
-                          "offset " + std::to_string(e.offset) + " is not after offset " +
-                              std::to_string(last) + " in room '" + e.room + "'"};
+            throw detail::offset_conflict(e, last);
         }
         {
             auto q = db.query(kEventInsert);
@@ -571,9 +322,7 @@ void SqliteStore::write_events(const std::vector<RoomEvent>& events) {
                 q.run();
             } catch (const DbError& error) {
                 if ((error.code() & 0xFF) == SQLITE_CONSTRAINT) {
-                    throw Refused{AppendStatus::duplicate_key,
-                                  "idempotency key '" + e.idempotency_key +
-                                      "' already stored in room '" + e.room + "'"};
+                    throw detail::duplicate_key(e);
                 }
                 throw;
             }
@@ -582,8 +331,8 @@ void SqliteStore::write_events(const std::vector<RoomEvent>& events) {
     }
 }
 
-std::optional<std::int64_t> SqliteStore::document_id(Connection& db, std::string_view document) {
-    auto q = db.query(kDocumentSelect);
+std::optional<std::int64_t> SqliteStore::document_id(std::string_view document) {
+    auto q = writer_db_->query(kDocumentSelect);
     q.bind(1, document);
     if (q.step())
         return q.integer(0);
@@ -592,7 +341,7 @@ std::optional<std::int64_t> SqliteStore::document_id(Connection& db, std::string
 
 void SqliteStore::write_update(const std::string& document, const std::vector<std::uint8_t>& data) {
     Connection& db = *writer_db_;
-    auto id = document_id(db, document);
+    auto id = document_id(document);
     if (!id) {
         db.query(kDocumentInsert).bind(1, document).run();
         id = sqlite3_last_insert_rowid(db.handle());
@@ -600,45 +349,18 @@ void SqliteStore::write_update(const std::string& document, const std::vector<st
     db.query(kUpdateInsert).bind(1, *id).bind_blob(2, data).run();
 }
 
-void SqliteStore::flush() {
-    {
-        std::lock_guard lock(queue_mutex_);
-        if (closing_)
-            return;  // close() drains everything itself
-    }
-    run_on_writer([](Connection&) { return true; });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reads: a pool of read-only connections.
-
-SqliteStore::ReadLease::ReadLease(SqliteStore& store) : store_(store) {
-    std::unique_lock lock(store_.read_mutex_);
-    store_.read_cv_.wait(lock, [this] { return !store_.readers_.empty(); });
-    connection_ = std::move(store_.readers_.back());
-    store_.readers_.pop_back();
-}
-
-SqliteStore::ReadLease::~ReadLease() {
-    {
-        std::lock_guard lock(store_.read_mutex_);
-        store_.readers_.push_back(std::move(connection_));
-    }
-    store_.read_cv_.notify_one();
-}
-
 RoomPosition SqliteStore::position(std::string_view room) {
     {
-        ReadLease db(*this);
+        ReadLease db(readers_);
         auto q = (*db).query(kRoomSelect);
         q.bind(1, room);
         if (q.step())
             return RoomPosition{q.text(1), from_db(q.integer(2))};
     }
     // A new room: its epoch is created by the writer (one writer for every write).
-    return run_on_writer([this, name = std::string(room)](Connection& db) {
-        room_id_for_write(db, name, nullptr);
-        auto q = db.query(kRoomSelect);
+    return run_on_writer([this, name = std::string(room)] {
+        room_id_for_write(name, nullptr);
+        auto q = writer_db_->query(kRoomSelect);
         q.bind(1, name);
         if (!q.step())
             throw StoreError("store: room row missing after insert");
@@ -651,7 +373,7 @@ std::vector<RoomEvent> SqliteStore::read_after(std::string_view room, std::uint6
     std::vector<RoomEvent> events;
     if (limit == 0)
         return events;
-    ReadLease db(*this);
+    ReadLease db(readers_);
     auto q = (*db).query(kEventsAfter);
     q.bind(1, room).bind(2, to_db(after_offset)).bind(3, to_db(limit));
     while (q.step())
@@ -663,7 +385,7 @@ std::optional<RoomEvent> SqliteStore::find_by_idempotency_key(std::string_view r
                                                               std::string_view key) {
     if (key.empty())
         return std::nullopt;
-    ReadLease db(*this);
+    ReadLease db(readers_);
     auto q = (*db).query(kEventByKey);
     q.bind(1, room).bind(2, key);
     if (q.step())
@@ -672,7 +394,7 @@ std::optional<RoomEvent> SqliteStore::find_by_idempotency_key(std::string_view r
 }
 
 std::uint64_t SqliteStore::oldest_offset(std::string_view room) {
-    ReadLease db(*this);
+    ReadLease db(readers_);
     auto q = (*db).query(kOldestOffset);
     q.bind(1, room);
     if (q.step())
@@ -687,8 +409,9 @@ std::size_t SqliteStore::trim(std::string_view room, std::size_t keep_last,
     const bool by_age = min_timestamp_ms > 0;
     if (!by_count && !by_age)
         return 0;
-    return run_on_writer([name = std::string(room), keep_last, by_count, by_age,
-                          min_timestamp_ms](Connection& db) -> std::size_t {
+    return run_on_writer([this, name = std::string(room), keep_last, by_count, by_age,
+                          min_timestamp_ms]() -> std::size_t {
+        Connection& db = *writer_db_;
         std::int64_t room_id = 0;
         {
             auto q = db.query(kRoomSelect);
@@ -714,7 +437,7 @@ std::size_t SqliteStore::trim(std::string_view room, std::size_t keep_last,
 
 std::vector<StoredUpdate> SqliteStore::load(std::string_view document) {
     std::vector<StoredUpdate> updates;
-    ReadLease db(*this);
+    ReadLease db(readers_);
     auto q = (*db).query(kUpdatesLoad);
     q.bind(1, document);
     while (q.step())
@@ -727,8 +450,9 @@ bool SqliteStore::compact(std::string_view document, std::uint64_t up_to_id,
     if (replaced_count == 0 || up_to_id == 0)
         return false;
     return run_on_writer([this, name = std::string(document), up_to = to_db(up_to_id),
-                          replaced_count, merged = std::move(merged)](Connection& db) {
-        const auto id = document_id(db, name);
+                          replaced_count, merged = std::move(merged)] {
+        Connection& db = *writer_db_;
+        const auto id = document_id(name);
         if (!id)
             return false;
         {
@@ -747,8 +471,9 @@ bool SqliteStore::compact(std::string_view document, std::uint64_t up_to_id,
 }
 
 bool SqliteStore::remove(std::string_view document) {
-    return run_on_writer([this, name = std::string(document)](Connection& db) {
-        const auto id = document_id(db, name);
+    return run_on_writer([this, name = std::string(document)] {
+        Connection& db = *writer_db_;
+        const auto id = document_id(name);
         if (!id)
             return false;
         const auto removed = db.query(kUpdatesDeleteAll).bind(1, *id).run();
@@ -759,7 +484,7 @@ bool SqliteStore::remove(std::string_view document) {
 
 std::vector<DocumentInfo> SqliteStore::list() {
     std::vector<DocumentInfo> documents;
-    ReadLease db(*this);
+    ReadLease db(readers_);
     auto q = (*db).query(kDocumentsList);
     while (q.step()) {
         documents.push_back(DocumentInfo{q.text(0), static_cast<std::size_t>(q.integer(1)),

@@ -18,7 +18,7 @@
 // are safe to call from any thread at the same time as appends.
 //
 // Nothing here depends on a database library: SQLite (sqlite_store.hpp) is the default backend,
-// PostgreSQL is meant to follow behind the same interfaces.
+// PostgreSQL (postgres_store.hpp) serves the same interfaces; open_store.hpp chooses.
 #pragma once
 
 #include <cstddef>

@@ -21,11 +21,12 @@
 #include <thread>
 #include <vector>
 
-#include "store/sqlite_store.hpp"
 #include "store_test_util.hpp"
 
 using namespace huddle::store;
-using huddle::store::testing::TempDir;
+using huddle::store::testing::durable;
+using huddle::store::testing::StoreTest;
+using huddle::store::testing::TestDatabase;
 
 namespace {
 
@@ -45,9 +46,9 @@ void write_all(int fd, const void* data, std::size_t size) {
     }
 }
 
-[[noreturn]] void child_main(const std::string& path, int ack_fd) {
+[[noreturn]] void child_main(TestDatabase& db, int ack_fd) {
     try {
-        auto store = open_sqlite_store(path);  // fsync on: the real configuration
+        auto store = db.open(durable());  // fsync on: the real configuration
         std::counting_semaphore<512> in_flight(512);
         for (std::uint64_t n = 1;; ++n) {
             in_flight.acquire();
@@ -85,10 +86,8 @@ struct RunResult {
     std::size_t stored_events = 0;
 };
 
-RunResult crash_once(std::chrono::milliseconds kill_after) {
-    TempDir dir;
-    const auto path = dir.file("crash.db");
-    { auto store = open_sqlite_store(path); }  // create the schema before the race starts
+RunResult crash_once(TestDatabase& db, std::chrono::milliseconds kill_after) {
+    { auto store = db.open(durable()); }  // create the schema before the race starts
 
     int fds[2];
     if (pipe(fds) != 0)
@@ -98,7 +97,7 @@ RunResult crash_once(std::chrono::milliseconds kill_after) {
         throw std::runtime_error("fork failed");
     if (child == 0) {
         ::close(fds[0]);
-        child_main(path, fds[1]);
+        child_main(db, fds[1]);
     }
     ::close(fds[1]);
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
@@ -148,7 +147,7 @@ RunResult crash_once(std::chrono::milliseconds kill_after) {
     result.acked_updates = acked_updates.size();
     EXPECT_GT(acks.size(), 0u);
 
-    auto store = open_sqlite_store(path);
+    auto store = db.open(durable());
     const auto events = store->read_after("room", 0, 1'000'000);
     result.stored_events = events.size();
     std::set<std::uint64_t> stored;
@@ -184,15 +183,18 @@ RunResult crash_once(std::chrono::milliseconds kill_after) {
     return result;
 }
 
+using Crash = StoreTest;
+
 }  // namespace
 
-TEST(Crash, KillDashNineLosesNothingAcknowledged) {
+TEST_P(Crash, KillDashNineLosesNothingAcknowledged) {
     std::mt19937 random(std::random_device{}());
     std::uniform_int_distribution<int> delay_ms(5, 250);
     constexpr int kRuns = 5;
     for (int run = 0; run < kRuns; ++run) {
         const auto delay = std::chrono::milliseconds(delay_ms(random));
-        const auto r = crash_once(delay);
+        auto db = huddle::store::testing::create_database(GetParam());
+        const auto r = crash_once(*db, delay);
         std::printf(
             "[ crash run %d ] killed after %lld ms: %zu events + %zu updates acknowledged,"
             " %zu events stored\n",
@@ -202,3 +204,5 @@ TEST(Crash, KillDashNineLosesNothingAcknowledged) {
             break;
     }
 }
+
+HUDDLE_STORE_BACKENDS(Crash);

@@ -4,13 +4,12 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite_store.hpp"
 #include "store_test_util.hpp"
 
 using namespace huddle::store;
 using huddle::store::testing::append_update_wait;
-using huddle::store::testing::fast_options;
-using huddle::store::testing::TempDir;
+using huddle::store::testing::durable;
+using huddle::store::testing::StoreTest;
 
 namespace {
 
@@ -23,15 +22,21 @@ std::vector<Bytes> data_of(const std::vector<StoredUpdate>& updates) {
     return out;
 }
 
-class Documents : public ::testing::Test {
+class Documents : public StoreTest {
   protected:
-    TempDir dir_;
-    std::unique_ptr<Store> store_ = open_sqlite_store(dir_.file("docs.db"), fast_options());
+    void SetUp() override {
+        StoreTest::SetUp();
+        if (db_)
+            store_ = db_->open();
+    }
+    std::unique_ptr<Store> store_;
 };
+
+using DocumentsReopen = StoreTest;
 
 }  // namespace
 
-TEST_F(Documents, AppendThenLoadInOrder) {
+TEST_P(Documents, AppendThenLoadInOrder) {
     EXPECT_TRUE(store_->load("d").empty());
     ASSERT_TRUE(append_update_wait(*store_, "d", {1, 2, 3}).ok());
     ASSERT_TRUE(append_update_wait(*store_, "d", {0, 255}).ok());
@@ -44,7 +49,7 @@ TEST_F(Documents, AppendThenLoadInOrder) {
     EXPECT_EQ(data_of(store_->load("other")), (std::vector<Bytes>{{9}}));
 }
 
-TEST_F(Documents, CompactReplacesTheLoadedPrefixAndKeepsLaterUpdates) {
+TEST_P(Documents, CompactReplacesTheLoadedPrefixAndKeepsLaterUpdates) {
     for (std::uint8_t i = 1; i <= 5; ++i)
         ASSERT_TRUE(append_update_wait(*store_, "d", {i}).ok());
     const auto loaded = store_->load("d");
@@ -72,7 +77,7 @@ TEST_F(Documents, CompactReplacesTheLoadedPrefixAndKeepsLaterUpdates) {
     EXPECT_LT(last[0].id, last[1].id);
 }
 
-TEST_F(Documents, CompactDoesNotTouchOtherDocuments) {
+TEST_P(Documents, CompactDoesNotTouchOtherDocuments) {
     ASSERT_TRUE(append_update_wait(*store_, "a", {1}).ok());
     ASSERT_TRUE(append_update_wait(*store_, "b", {2}).ok());
     ASSERT_TRUE(append_update_wait(*store_, "a", {3}).ok());
@@ -85,7 +90,7 @@ TEST_F(Documents, CompactDoesNotTouchOtherDocuments) {
     EXPECT_EQ(data_of(store_->load("b")), (std::vector<Bytes>{{2}}));
 }
 
-TEST_F(Documents, RemoveAndList) {
+TEST_P(Documents, RemoveAndList) {
     ASSERT_TRUE(append_update_wait(*store_, "b", {1, 2}).ok());
     ASSERT_TRUE(append_update_wait(*store_, "a", {1}).ok());
     ASSERT_TRUE(append_update_wait(*store_, "b", {3, 4, 5}).ok());
@@ -100,17 +105,18 @@ TEST_F(Documents, RemoveAndList) {
     EXPECT_EQ(data_of(store_->load("b")), (std::vector<Bytes>{{6}}));
 }
 
-TEST(DocumentsReopen, UpdatesAndCompactionPersist) {
-    TempDir dir;
-    const auto path = dir.file("d.db");
+TEST_P(DocumentsReopen, UpdatesAndCompactionPersist) {
     {
-        auto store = open_sqlite_store(path);
+        auto store = db_->open(durable());
         ASSERT_TRUE(append_update_wait(*store, "d", {1}).ok());
         ASSERT_TRUE(append_update_wait(*store, "d", {2}).ok());
         const auto loaded = store->load("d");
         ASSERT_TRUE(store->compact("d", loaded.back().id, 2, {1, 2}));
         ASSERT_TRUE(append_update_wait(*store, "d", {3}).ok());
     }
-    auto store = open_sqlite_store(path);
+    auto store = db_->open(durable());
     EXPECT_EQ(data_of(store->load("d")), (std::vector<Bytes>{{1, 2}, {3}}));
 }
+
+HUDDLE_STORE_BACKENDS(Documents);
+HUDDLE_STORE_BACKENDS(DocumentsReopen);

@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <cstdint>
 #include <future>
@@ -7,13 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "store/open_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "store_test_util.hpp"
 
 using namespace huddle::store;
 using huddle::store::testing::append_wait;
-using huddle::store::testing::fast_options;
+using huddle::store::testing::create_database;
+using huddle::store::testing::durable;
 using huddle::store::testing::make_event;
+using huddle::store::testing::StoreTest;
 using huddle::store::testing::TempDir;
 
 namespace {
@@ -25,15 +27,21 @@ std::vector<std::uint64_t> offsets_of(const std::vector<RoomEvent>& events) {
     return offsets;
 }
 
-class History : public ::testing::Test {
+class History : public StoreTest {
   protected:
-    TempDir dir_;
-    std::unique_ptr<Store> store_ = open_sqlite_store(dir_.file("huddle.db"), fast_options());
+    void SetUp() override {
+        StoreTest::SetUp();
+        if (db_)
+            store_ = db_->open();
+    }
+    std::unique_ptr<Store> store_;
 };
+
+using HistoryReopen = StoreTest;
 
 }  // namespace
 
-TEST_F(History, AppendThenReadRoundTrip) {
+TEST_P(History, AppendThenReadRoundTrip) {
     RoomEvent e{"room:1", 1, 1234, "key-1", R"({"type":"CHAT_MESSAGE","text":"hé \u0000"})"};
     ASSERT_TRUE(append_wait(*store_, {e}).ok());
     const auto events = store_->read_after("room:1", 0, 100);
@@ -41,7 +49,7 @@ TEST_F(History, AppendThenReadRoundTrip) {
     EXPECT_EQ(events[0], e);
 }
 
-TEST_F(History, ReadAfterReturnsEventsInOffsetOrderWithLimit) {
+TEST_P(History, ReadAfterReturnsEventsInOffsetOrderWithLimit) {
     for (std::uint64_t o = 1; o <= 10; ++o)
         ASSERT_TRUE(append_wait(*store_, {make_event("r", o)}).ok());
     EXPECT_EQ(offsets_of(store_->read_after("r", 0, 3)), (std::vector<std::uint64_t>{1, 2, 3}));
@@ -51,7 +59,7 @@ TEST_F(History, ReadAfterReturnsEventsInOffsetOrderWithLimit) {
     EXPECT_TRUE(store_->read_after("other", 0, 100).empty());
 }
 
-TEST_F(History, RoomsAreSeparate) {
+TEST_P(History, RoomsAreSeparate) {
     ASSERT_TRUE(
         append_wait(*store_, {make_event("a", 1), make_event("b", 1), make_event("a", 2)}).ok());
     EXPECT_EQ(offsets_of(store_->read_after("a", 0, 10)), (std::vector<std::uint64_t>{1, 2}));
@@ -61,7 +69,7 @@ TEST_F(History, RoomsAreSeparate) {
     EXPECT_NE(store_->position("a").epoch, store_->position("b").epoch);
 }
 
-TEST_F(History, GapsAreAllowedButOffsetsMustIncrease) {
+TEST_P(History, GapsAreAllowedButOffsetsMustIncrease) {
     ASSERT_TRUE(append_wait(*store_, {make_event("r", 5)}).ok());
     ASSERT_TRUE(append_wait(*store_, {make_event("r", 9)}).ok());
     for (std::uint64_t bad : {0u, 5u, 9u, 7u}) {
@@ -72,7 +80,7 @@ TEST_F(History, GapsAreAllowedButOffsetsMustIncrease) {
     EXPECT_EQ(offsets_of(store_->read_after("r", 0, 10)), (std::vector<std::uint64_t>{5, 9}));
 }
 
-TEST_F(History, AFailedRequestWritesNothingAndOthersInTheGroupSucceed) {
+TEST_P(History, AFailedRequestWritesNothingAndOthersInTheGroupSucceed) {
     ASSERT_TRUE(append_wait(*store_, {make_event("r", 1)}).ok());
     std::vector<std::promise<AppendResult>> promises(3);
     // Queued together: the middle one is refused (its second event conflicts), the others stay.
@@ -87,7 +95,7 @@ TEST_F(History, AFailedRequestWritesNothingAndOthersInTheGroupSucceed) {
     EXPECT_EQ(store_->position("r").last_offset, 3u);
 }
 
-TEST_F(History, IdempotencyKeyLookupAndDuplicateRefused) {
+TEST_P(History, IdempotencyKeyLookupAndDuplicateRefused) {
     ASSERT_TRUE(append_wait(*store_, {make_event("r", 1, 10, "k1"), make_event("r", 2, 11)}).ok());
     const auto found = store_->find_by_idempotency_key("r", "k1");
     ASSERT_TRUE(found.has_value());
@@ -105,7 +113,7 @@ TEST_F(History, IdempotencyKeyLookupAndDuplicateRefused) {
     EXPECT_EQ(store_->position("r").last_offset, 4u);
 }
 
-TEST_F(History, TrimByCountKeepsTheNewest) {
+TEST_P(History, TrimByCountKeepsTheNewest) {
     for (std::uint64_t o = 1; o <= 20; ++o)
         ASSERT_TRUE(append_wait(*store_, {make_event("r", o)}).ok());
     EXPECT_EQ(store_->oldest_offset("r"), 1u);
@@ -122,7 +130,7 @@ TEST_F(History, TrimByCountKeepsTheNewest) {
     EXPECT_TRUE(append_wait(*store_, {make_event("r", 21)}).ok());
 }
 
-TEST_F(History, TrimByAge) {
+TEST_P(History, TrimByAge) {
     for (std::uint64_t o = 1; o <= 10; ++o)
         ASSERT_TRUE(
             append_wait(*store_, {make_event("r", o, static_cast<std::int64_t>(o) * 100)}).ok());
@@ -137,7 +145,7 @@ TEST_F(History, TrimByAge) {
     EXPECT_EQ(store_->trim("unknown", 0, 1000), 0u);
 }
 
-TEST_F(History, NewRoomGetsANewEpochThatStays) {
+TEST_P(History, NewRoomGetsANewEpochThatStays) {
     const auto a = store_->position("a");
     EXPECT_EQ(a.last_offset, 0u);
     EXPECT_EQ(a.epoch.size(), 32u);
@@ -151,17 +159,15 @@ TEST_F(History, NewRoomGetsANewEpochThatStays) {
     EXPECT_EQ(store_->position("c").epoch.size(), 32u);
 }
 
-TEST(HistoryReopen, EverythingPersistsAcrossReopen) {
-    TempDir dir;
-    const auto path = dir.file("h.db");
+TEST_P(HistoryReopen, EverythingPersistsAcrossReopen) {
     RoomPosition before;
     {
-        auto store = open_sqlite_store(path);  // default options: fsync on
+        auto store = db_->open(durable());
         before = store->position("r");
         ASSERT_TRUE(append_wait(*store, {make_event("r", 1, 5, "k"), make_event("r", 2)}).ok());
         EXPECT_EQ(store->position("empty").last_offset, 0u);
     }
-    auto store = open_sqlite_store(path);
+    auto store = db_->open(durable());
     const auto after = store->position("r");
     EXPECT_EQ(after.epoch, before.epoch);
     EXPECT_EQ(after.last_offset, 2u);
@@ -170,33 +176,42 @@ TEST(HistoryReopen, EverythingPersistsAcrossReopen) {
     EXPECT_EQ(store->position("empty").last_offset, 0u);
 }
 
-TEST(HistoryReopen, LostDatabaseMeansNewEpoch) {
-    TempDir dir;
+TEST_P(HistoryReopen, LostDatabaseMeansNewEpoch) {
     std::string first;
     {
-        auto store = open_sqlite_store(dir.file("one.db"), fast_options());
+        auto store = db_->open();
         first = store->position("r").epoch;
     }
-    auto store = open_sqlite_store(dir.file("two.db"), fast_options());
+    auto other = create_database(GetParam());
+    auto store = other->open();
     EXPECT_NE(store->position("r").epoch, first);
 }
 
-TEST(HistoryReopen, RefusesANewerSchemaAndBadPaths) {
+TEST_P(HistoryReopen, RefusesANewerSchema) {
+    { auto store = db_->open(); }
+    db_->set_schema_version(99);
+    EXPECT_THROW(db_->open(), StoreError);
+}
+
+HUDDLE_STORE_BACKENDS(History);
+HUDDLE_STORE_BACKENDS(HistoryReopen);
+
+TEST(OpenStore, RefusesBadLocations) {
     TempDir dir;
-    const auto path = dir.file("v.db");
-    { auto store = open_sqlite_store(path, fast_options()); }
-    {
-        // Simulate a database written by a future version.
-        auto store = open_sqlite_store(path, fast_options());
-        store.reset();
-        sqlite3* db = nullptr;
-        ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-        ASSERT_EQ(
-            sqlite3_exec(db, "UPDATE huddle_schema SET version = 99", nullptr, nullptr, nullptr),
-            SQLITE_OK);
-        sqlite3_close(db);
+    SqliteOptions fast;
+    fast.fsync = false;
+    EXPECT_THROW(open_sqlite_store(":memory:", fast), StoreError);
+    EXPECT_THROW(open_sqlite_store(dir.file("no/such/dir/x.db"), fast), StoreError);
+    EXPECT_THROW(open_store({"mysql://localhost/db", dir.file("x.db")}), StoreError);
+    // Nothing listens on port 1: the error comes at once, without the password.
+    try {
+        open_store({"postgres://huddle:secret@127.0.0.1:1/huddle", ""});
+        ADD_FAILURE() << "opened a store on a closed port";
+    } catch (const StoreError& error) {
+        EXPECT_EQ(std::string(error.what()).find("secret"), std::string::npos) << error.what();
+        EXPECT_NE(std::string(error.what()).find("***"), std::string::npos) << error.what();
     }
-    EXPECT_THROW(open_sqlite_store(path, fast_options()), StoreError);
-    EXPECT_THROW(open_sqlite_store(":memory:", fast_options()), StoreError);
-    EXPECT_THROW(open_sqlite_store(dir.file("no/such/dir/x.db"), fast_options()), StoreError);
+    // Empty URL: SQLite at the path.
+    auto store = open_store({"", dir.file("y.db")});
+    EXPECT_TRUE(append_wait(*store, {make_event("r", 1)}).ok());
 }

@@ -12,14 +12,14 @@
 #include <thread>
 #include <vector>
 
-#include "store/sqlite_store.hpp"
 #include "store_test_util.hpp"
 
 using namespace huddle::store;
 using huddle::store::testing::append_wait;
-using huddle::store::testing::fast_options;
+using huddle::store::testing::durable;
 using huddle::store::testing::make_event;
-using huddle::store::testing::TempDir;
+using huddle::store::testing::StoreTest;
+using huddle::store::testing::TestOptions;
 
 namespace {
 
@@ -53,11 +53,12 @@ class WriterBlocker {
     bool released_ = false;
 };
 
+using Writer = StoreTest;
+
 }  // namespace
 
-TEST(Writer, GroupCommitPutsManyAppendsInOneTransaction) {
-    TempDir dir;
-    auto store = open_sqlite_store(dir.file("g.db"));  // fsync on: the real cost
+TEST_P(Writer, GroupCommitPutsManyAppendsInOneTransaction) {
+    auto store = db_->open(durable());  // fsync on: the real cost
     const auto before = store->stats();
     constexpr int kThreads = 4;
     constexpr int kPerThread = 250;
@@ -106,11 +107,10 @@ TEST(Writer, GroupCommitPutsManyAppendsInOneTransaction) {
     }
 }
 
-TEST(Writer, GroupCommitUnderSteadyLoad) {
+TEST_P(Writer, GroupCommitUnderSteadyLoad) {
     // Closer to the server: 4 producers (event loops), each with a window of 32 appends in
     // flight, keep appending as completions come back. Every commit pays one fsync.
-    TempDir dir;
-    auto store = open_sqlite_store(dir.file("steady.db"));
+    auto store = db_->open(durable());  // fsync on: the real cost
     const auto before = store->stats();
     constexpr int kThreads = 4;
     constexpr int kPerThread = 1500;
@@ -149,9 +149,8 @@ TEST(Writer, GroupCommitUnderSteadyLoad) {
         static_cast<double>(appends) / seconds);
 }
 
-TEST(Writer, CompletionsRunInQueueOrderAfterTheDataIsReadable) {
-    TempDir dir;
-    auto store = open_sqlite_store(dir.file("o.db"), fast_options());
+TEST_P(Writer, CompletionsRunInQueueOrderAfterTheDataIsReadable) {
+    auto store = db_->open();
     std::vector<std::uint64_t> order;
     for (std::uint64_t o = 1; o <= 200; ++o) {
         store->append({make_event("r", o)}, [&, o](AppendResult r) {
@@ -165,11 +164,10 @@ TEST(Writer, CompletionsRunInQueueOrderAfterTheDataIsReadable) {
         EXPECT_EQ(order[i], i + 1);
 }
 
-TEST(Writer, BoundedQueueRefusesWhenFullThenRecovers) {
-    TempDir dir;
-    auto options = fast_options();
+TEST_P(Writer, BoundedQueueRefusesWhenFullThenRecovers) {
+    TestOptions options;
     options.max_queued_requests = 10;
-    auto store = open_sqlite_store(dir.file("q.db"), options);
+    auto store = db_->open(options);
     WriterBlocker blocker(*store);  // holds 1 of the 10
 
     std::vector<AppendResult> results;
@@ -202,11 +200,10 @@ TEST(Writer, BoundedQueueRefusesWhenFullThenRecovers) {
     EXPECT_GE(store->stats().failed_appends, 1u);
 }
 
-TEST(Writer, BoundedQueueCountsBytes) {
-    TempDir dir;
-    auto options = fast_options();
+TEST_P(Writer, BoundedQueueCountsBytes) {
+    TestOptions options;
     options.max_queued_bytes = 64 * 1024;
-    auto store = open_sqlite_store(dir.file("b.db"), options);
+    auto store = db_->open(options);
     WriterBlocker blocker(*store);
     int accepted = 0;
     AppendResult last;
@@ -225,12 +222,10 @@ TEST(Writer, BoundedQueueCountsBytes) {
     EXPECT_EQ(store->load("d").size(), 3u);
 }
 
-TEST(Writer, CloseDrainsTheQueueAndRefusesLaterAppends) {
-    TempDir dir;
-    const auto path = dir.file("c.db");
+TEST_P(Writer, CloseDrainsTheQueueAndRefusesLaterAppends) {
     std::atomic<int> ok{0};
     {
-        auto store = open_sqlite_store(path, fast_options());
+        auto store = db_->open();
         for (std::uint64_t o = 1; o <= 500; ++o)
             store->append({make_event("r", o)}, [&](AppendResult r) { ok += r.ok() ? 1 : 0; });
         store->close();
@@ -241,13 +236,12 @@ TEST(Writer, CloseDrainsTheQueueAndRefusesLaterAppends) {
         EXPECT_THROW(store->trim("r", 1, 0), StoreError);
         store->close();  // idempotent
     }
-    auto store = open_sqlite_store(path, fast_options());
+    auto store = db_->open();
     EXPECT_EQ(store->read_after("r", 0, 1000).size(), 500u);
 }
 
-TEST(Writer, SynchronousCallFromACompletionIsRefusedNotDeadlocked) {
-    TempDir dir;
-    auto store = open_sqlite_store(dir.file("s.db"), fast_options());
+TEST_P(Writer, SynchronousCallFromACompletionIsRefusedNotDeadlocked) {
+    auto store = db_->open();
     std::promise<bool> threw;
     store->append({make_event("r", 1)}, [&](AppendResult) {
         try {
@@ -266,9 +260,8 @@ TEST(Writer, SynchronousCallFromACompletionIsRefusedNotDeadlocked) {
     EXPECT_TRUE(chained.get_future().get().ok());
 }
 
-TEST(Writer, ReadsRunWhileTheWriterIsBusy) {
-    TempDir dir;
-    auto store = open_sqlite_store(dir.file("r.db"), fast_options());
+TEST_P(Writer, ReadsRunWhileTheWriterIsBusy) {
+    auto store = db_->open();
     ASSERT_TRUE(append_wait(*store, {make_event("r", 1)}).ok());
     WriterBlocker blocker(*store);
     // The writer is stuck; reads do not need it.
@@ -278,9 +271,8 @@ TEST(Writer, ReadsRunWhileTheWriterIsBusy) {
     blocker.release();
 }
 
-TEST(Writer, ConcurrentReadersAndWriters) {
-    TempDir dir;
-    auto store = open_sqlite_store(dir.file("rw.db"), fast_options());
+TEST_P(Writer, ConcurrentReadersAndWriters) {
+    auto store = db_->open();
     std::atomic<bool> stop{false};
     std::atomic<int> bad{0};
     std::vector<std::thread> readers;
@@ -304,3 +296,5 @@ TEST(Writer, ConcurrentReadersAndWriters) {
     EXPECT_EQ(bad.load(), 0);
     EXPECT_EQ(store->read_after("r", 0, 10'000).size(), 300u);
 }
+
+HUDDLE_STORE_BACKENDS(Writer);

@@ -1,0 +1,169 @@
+#include "store/group_commit.hpp"
+
+#include <algorithm>
+
+namespace huddle::store::detail {
+
+GroupCommitStore::~GroupCommitStore() {
+    close();
+}
+
+void GroupCommitStore::start_writer() {
+    writer_ = std::thread([this] { writer_loop(); });
+    writer_id_ = writer_.get_id();
+}
+
+void GroupCommitStore::close() {
+    std::call_once(close_once_, [this] {
+        {
+            std::lock_guard lock(queue_mutex_);
+            closing_ = true;
+        }
+        queue_cv_.notify_all();
+        if (writer_.joinable()) {
+            if (std::this_thread::get_id() == writer_id_)
+                std::terminate();  // close() from a completion: documented as forbidden
+            writer_.join();
+        }
+    });
+}
+
+StoreStats GroupCommitStore::stats() const {
+    StoreStats s;
+    s.commits = commits_.load(std::memory_order_relaxed);
+    s.appends = appends_.load(std::memory_order_relaxed);
+    s.failed_appends = failed_.load(std::memory_order_relaxed);
+    std::lock_guard lock(queue_mutex_);
+    s.queued = queue_.size();
+    s.queued_bytes = pending_bytes_;
+    return s;
+}
+
+void GroupCommitStore::enqueue_append(WriteRequest request) {
+    AppendResult refusal;
+    {
+        std::lock_guard lock(queue_mutex_);
+        if (closing_) {
+            refusal = {AppendStatus::closed, "store is closed"};
+        } else if (pending_requests_ + 1 > limits_.max_queued_requests ||
+                   (pending_bytes_ + request.bytes > limits_.max_queued_bytes &&
+                    pending_requests_ > 0)) {
+            refusal = {AppendStatus::queue_full, "store write queue is full"};
+        } else {
+            ++pending_requests_;
+            pending_bytes_ += request.bytes;
+            queue_.push_back(std::move(request));
+        }
+    }
+    if (refusal.ok()) {
+        queue_cv_.notify_one();
+        return;
+    }
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    if (request.done)
+        request.done(std::move(refusal));
+}
+
+void GroupCommitStore::enqueue_task(WriteRequest request) {
+    {
+        std::lock_guard lock(queue_mutex_);
+        if (closing_)
+            throw StoreError("store is closed");
+        // Tasks bypass the bound: each caller waits for its own, so they cannot pile up.
+        queue_.push_back(std::move(request));
+    }
+    queue_cv_.notify_one();
+}
+
+void GroupCommitStore::append(std::vector<RoomEvent> events, AppendCallback done) {
+    WriteRequest request;
+    request.kind = WriteRequest::Kind::events;
+    for (const auto& e : events)
+        request.bytes +=
+            sizeof(RoomEvent) + e.room.size() + e.idempotency_key.size() + e.event_json.size();
+    request.events = std::move(events);
+    request.done = std::move(done);
+    enqueue_append(std::move(request));
+}
+
+void GroupCommitStore::append_update(std::string_view document, std::vector<std::uint8_t> update,
+                                     AppendCallback done) {
+    WriteRequest request;
+    request.kind = WriteRequest::Kind::update;
+    request.bytes = sizeof(WriteRequest) + document.size() + update.size();
+    request.document = std::string(document);
+    request.data = std::move(update);
+    request.done = std::move(done);
+    enqueue_append(std::move(request));
+}
+
+void GroupCommitStore::flush() {
+    {
+        std::lock_guard lock(queue_mutex_);
+        if (closing_)
+            return;  // close() drains everything itself
+    }
+    run_on_writer([] { return true; });
+}
+
+void GroupCommitStore::writer_loop() {
+    std::vector<WriteRequest> batch;
+    std::vector<AppendResult> results;
+    for (;;) {
+        {
+            std::unique_lock lock(queue_mutex_);
+            queue_cv_.wait(lock, [this] { return !queue_.empty() || closing_; });
+            if (queue_.empty())
+                break;  // closing and drained
+            const std::size_t take =
+                std::min(queue_.size(), std::max<std::size_t>(1, limits_.max_batch));
+            for (std::size_t i = 0; i < take; ++i) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+        results.assign(batch.size(), AppendResult{});
+        try {
+            write_batch(batch, results);
+        } catch (const std::exception& e) {
+            // A backend that could not tell which requests made it: none did.
+            for (auto& r : results)
+                r = {AppendStatus::failed, std::string("store transaction failed: ") + e.what()};
+        }
+        complete(batch, results);
+        std::size_t done_requests = 0;
+        std::size_t done_bytes = 0;
+        for (const auto& r : batch) {
+            if (r.kind != WriteRequest::Kind::task) {
+                ++done_requests;
+                done_bytes += r.bytes;
+            }
+        }
+        batch.clear();  // frees the payloads before the bound is released
+        std::lock_guard lock(queue_mutex_);
+        pending_requests_ -= done_requests;
+        pending_bytes_ -= done_bytes;
+    }
+}
+
+void GroupCommitStore::complete(std::vector<WriteRequest>& batch,
+                                std::vector<AppendResult>& results) {
+    // Durable (or failed): tell everyone, in queue order.
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].kind != WriteRequest::Kind::task) {
+            if (results[i].ok())
+                appends_.fetch_add(1, std::memory_order_relaxed);
+            else
+                failed_.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (!batch[i].done)
+            continue;
+        try {
+            batch[i].done(std::move(results[i]));
+        } catch (...) {
+            // A completion must not throw; the writer must not die of it.
+        }
+    }
+}
+
+}  // namespace huddle::store::detail

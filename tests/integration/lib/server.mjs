@@ -126,8 +126,9 @@ export function testTmpDir() {
 
 let serial = 0;
 
-async function startOnce({ env, config, args, readyTimeoutMs, cwd }) {
-    const port = await freePort();
+async function startOnce({ env, config, args, readyTimeoutMs, cwd, port: fixedPort }) {
+    // A restart test passes the previous server's port, so that its clients come back to it.
+    const port = fixedPort ?? await freePort();
     const id = ++serial;
     const dir = testTmpDir();
     // A restart test passes the previous server's directory: same ./data, same store.
@@ -244,15 +245,15 @@ async function startOnce({ env, config, args, readyTimeoutMs, cwd }) {
 }
 
 // Starts a server; retries on another port when the chosen one was taken in the meantime.
-export async function startServer({ env = {}, config = null, args = [], readyTimeoutMs = 15000, cwd = undefined } = {}) {
+export async function startServer({ env = {}, config = null, args = [], readyTimeoutMs = 15000, cwd = undefined, port = undefined } = {}) {
     const missing = binaryMissingReason();
     if (missing) throw new Error(missing);
     for (let attempt = 1; ; attempt++) {
         try {
-            return await startOnce({ env, config, args, readyTimeoutMs, cwd });
+            return await startOnce({ env, config, args, readyTimeoutMs, cwd, port });
         } catch (e) {
             const portTaken = e.earlyExit && e.logs.some((l) => /address already in use|EADDRINUSE|bind/i.test(l));
-            if (!portTaken || attempt >= 3) throw e;
+            if (!portTaken || attempt >= 3 || port !== undefined) throw e;
         }
     }
 }

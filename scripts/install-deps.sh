@@ -8,7 +8,8 @@ apt_packages=(
   build-essential cmake ninja-build ccache pkg-config clang clang-format libclang-rt-14-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev zlib1g-dev nlohmann-json3-dev libcpp-jwt-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
-  libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev libpq-dev postgresql libgtest-dev libgmock-dev libbenchmark-dev
+  chromium  # the browser tests of the demo pages (tests/browser) drive it headless
 )
 # Node (for the real-client tests): keep the machine's own if it has one (it brings npm).
 command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)

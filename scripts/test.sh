@@ -26,11 +26,17 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build/asan --output-on-failure -j "$jobs"
 
+step "store tests against PostgreSQL (a private server on loopback)"
+./scripts/test-postgres.sh build/asan/tests/unit/store_tests
+
 step "Yjs engine against the JavaScript Yjs (differential check)"
 ./tests/yjs-vectors/run.sh build/asan/tests/unit/huddle-yjs-tool
 
 step "integration tests (real binary, Node clients)"
 HUDDLE_BIN="$root/build/asan/huddle" ./tests/integration/run.sh
+
+step "JavaScript client (real binary, Node clients)"
+./scripts/test-client.sh "$root/build/asan/huddle"
 
 step "fuzz targets (${fuzz_seconds}s each, clang + libFuzzer + ASan/UBSan)"
 cmake --preset fuzz >/dev/null

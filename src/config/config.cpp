@@ -172,6 +172,11 @@ std::vector<ConfigError> settings_warnings(const Settings& settings) {
                             "the secret is shorter than 32 bytes; use at least 32 random bytes "
                             "for HS256 (48 for HS384, 64 for HS512)"});
     }
+    if (settings.server.demo_tokens) {
+        warnings.push_back({"server.demo_tokens", 0,
+                            "demo tokens are on: anyone who reaches the server gets a token for "
+                            "any user at /demo/token (development only)"});
+    }
     if (settings.api.api_key == defaults.api.api_key) {
         warnings.push_back({"api.api_key", 0,
                             "the development API key is in use: anyone can call /api; set "

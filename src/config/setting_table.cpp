@@ -248,9 +248,18 @@ std::vector<SettingDescriptor> build_table() {
     t.push_back(describe("server.drafts_path", T::string, &S::server, &ServerSettings::drafts_path,
                          "Path of the JSON document protocol (yjs-update, yjs-state-request; "
                          "?draftId=<document>)"));
+    t.push_back(describe("server.fabric_path", T::string, &S::server, &ServerSettings::fabric_path,
+                         "Path of the S1 collaboration protocol (sync, update, awareness, "
+                         "selection, steps; ?documentId=<document>&clientID=<id>)"));
     t.push_back(describe("server.websocket_path", T::string, &S::server,
                          &ServerSettings::websocket_path,
                          "HTTP path of the rooms WebSocket endpoint (starts with /)"));
+    t.push_back(describe("server.demo_dir", T::string, &S::server, &ServerSettings::demo_dir,
+                         "Folder of static files served at / (GET/HEAD; the demo pages built by "
+                         "web/build.sh); relative to the working directory; empty = none"));
+    t.push_back(describe("server.demo_tokens", T::boolean, &S::server, &ServerSettings::demo_tokens,
+                         "Serve GET /demo/token?user=NAME, a 12 h token for any user name, for the "
+                         "demo pages; allowed only with the development auth.secret"));
 
     // auth
     t.push_back(
@@ -338,7 +347,16 @@ std::vector<SettingDescriptor> build_table() {
 
     // store
     t.push_back(describe("store.path", T::string, &S::store, &StoreSettings::path,
-                         "SQLite database for room history; its directory is created"));
+                         "SQLite database for room history and documents (when store.url is "
+                         "empty); its directory is created"));
+    t.push_back(describe("store.url", T::string, &S::store, &StoreSettings::url,
+                         "postgres://user:password@host:port/database stores in PostgreSQL "
+                         "instead (shared by several nodes); empty = SQLite at store.path"));
+    t.push_back(describe("store.reconnect_timeout", T::duration, &S::store,
+                         &StoreSettings::reconnect_timeout,
+                         "PostgreSQL: how long writes wait for an unreachable database (restart, "
+                         "failover) before they fail",
+                         {.range = {100, kHour}}));
 
     // webhooks
     t.push_back(describe("webhooks.timeout", T::duration, &S::webhooks, &WebhookSettings::timeout,

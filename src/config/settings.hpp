@@ -28,6 +28,13 @@ struct ServerSettings {
     std::string websocket_path = "/ws";
     // The S0 JSON document protocol: /ws/drafts?draftId=<document>&token=...
     std::string drafts_path = "/ws/drafts";
+    // The S1 collaboration protocol: /ws/fabric?documentId=<document>&clientID=<id>&token=...
+    std::string fabric_path = "/ws/fabric";
+    // Static files served at / (the demo pages of web/, built into web/dist); empty = none.
+    // Relative to the working directory, which ./scripts/run.sh sets to the repository.
+    std::string demo_dir = "web/dist";
+    // GET /demo/token?user=NAME hands out a token for any user: development only (see validate).
+    bool demo_tokens = false;
 };
 
 struct AuthSettings {
@@ -55,8 +62,12 @@ struct DocumentSettings {
 };
 
 struct StoreSettings {
-    // SQLite database for room history (and, later, documents); its directory is created.
+    // SQLite database for room history and documents; its directory is created.
     std::string path = "data/huddle.db";
+    // postgres://user:password@host:port/database selects PostgreSQL instead; empty = SQLite.
+    std::string url;
+    // PostgreSQL: how long writes wait for an unreachable database before failing.
+    std::chrono::milliseconds reconnect_timeout{30'000};
 };
 
 // Calls from Huddle to the app's backend: the webhook access rule and online/offline notices.

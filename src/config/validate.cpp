@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <utility>
 
 #include "config/config.hpp"
 #include "config/setting_table.hpp"
@@ -62,9 +63,17 @@ class Validator {
         if (server.host.empty()) {
             error("server.host must not be empty (use 0.0.0.0 for every interface)");
         }
-        if (!server.websocket_path.starts_with("/")) {
-            error("server.websocket_path must start with '/', got '" + server.websocket_path + "'");
+        const std::pair<const char*, const std::string*> paths[] = {
+            {"server.websocket_path", &server.websocket_path},
+            {"server.drafts_path", &server.drafts_path},
+            {"server.fabric_path", &server.fabric_path}};
+        for (const auto& [key, path] : paths) {
+            if (!path->starts_with("/"))
+                error(std::string(key) + " must start with '/', got '" + *path + "'");
         }
+        if (server.websocket_path == server.drafts_path ||
+            server.websocket_path == server.fabric_path || server.drafts_path == server.fabric_path)
+            error("server.websocket_path, server.drafts_path and server.fabric_path must differ");
         const bool has_cert = !server.tls_cert_file.empty();
         const bool has_key = !server.tls_key_file.empty();
         if (has_cert != has_key) {
@@ -79,6 +88,22 @@ class Validator {
         }
         for (const auto& origin : server.allowed_origins) {
             origin_rule(origin);
+        }
+        demo_tokens();
+    }
+
+    // Tokens for anyone are harmless only where anyone could already mint them: with the public
+    // development secret. With a real secret the endpoint would turn authentication off.
+    void demo_tokens() {
+        if (!s_.server.demo_tokens)
+            return;
+        const auto& algorithms = s_.auth.algorithms;
+        const bool hmac = std::any_of(algorithms.begin(), algorithms.end(),
+                                      [](const std::string& a) { return a.starts_with("HS"); });
+        if (!hmac || s_.auth.secret != AuthSettings{}.secret) {
+            error(
+                "server.demo_tokens hands out tokens for any user: it is allowed only with an HS* "
+                "algorithm and the development auth.secret (never in production)");
         }
     }
 

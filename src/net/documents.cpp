@@ -5,6 +5,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "endpoints/document_formats.hpp"
 #include "endpoints/json_text.hpp"
 #include "endpoints/yws/protocol.hpp"
 #include "net/clock.hpp"
@@ -29,18 +30,29 @@ SharedFrame binary_frame(std::span<const std::uint8_t> bytes) {
         std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
 }
 
-// The S0 JSON form of an update: {"type":"yjs-update","draftId":...,"update":[...]}.
-SharedFrame json_update_frame(const std::string& document, std::span<const std::uint8_t> bytes) {
-    std::string text = R"({"type":"yjs-update","draftId":)";
-    endpoints::append_json_string(text, document);
-    text += ",\"update\":[";
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-        if (i != 0)
-            text += ',';
-        text += std::to_string(bytes[i]);
+// Each protocol in use gets the update once, in its own encoding.
+std::array<SharedFrame, endpoints::kDocumentFormatCount> update_frames(
+    const EventLoop::OwnedDocument* doc, const std::string& document,
+    std::span<const std::uint8_t> update) {
+    std::array<SharedFrame, endpoints::kDocumentFormatCount> frames;
+    if (doc == nullptr)
+        return frames;  // not in memory: no connections
+    for (std::size_t format = 1; format < frames.size(); ++format) {
+        if (doc->connections_by_format[format] == 0)
+            continue;
+        const endpoints::EncodedUpdate encoded = endpoints::encode_document_update(
+            static_cast<endpoints::DocumentFormat>(format), document, update);
+        frames[format] = std::make_shared<const std::string>(ws::encode_frame(
+            encoded.text ? ws::Opcode::text : ws::Opcode::binary, encoded.payload));
     }
-    text += "]}";
-    return make_text_frame(text);
+    return frames;
+}
+
+std::array<SharedFrame, endpoints::kDocumentFormatCount> only_for(endpoints::DocumentFormat format,
+                                                                  SharedFrame frame) {
+    std::array<SharedFrame, endpoints::kDocumentFormatCount> frames;
+    frames[static_cast<std::size_t>(format)] = std::move(frame);
+    return frames;
 }
 
 template <class Done, class... Args>
@@ -52,11 +64,11 @@ void answer(EventLoop& reply_loop, Done done, Args... args) {
 
 }  // namespace
 
-void Server::fan_out_frame(const std::string& room, SharedFrame frame,
-                           std::uint64_t excluded_connection, SharedFrame json_frame) {
+void Server::fan_out_document(const std::string& room,
+                              std::array<SharedFrame, endpoints::kDocumentFormatCount> frames,
+                              std::uint64_t excluded_connection) {
     auto delivery = std::make_shared<RoomDelivery>();
-    delivery->frame = std::move(frame);
-    delivery->json_frame = std::move(json_frame);
+    delivery->document_frames = std::move(frames);
     delivery->room = room;
     delivery->excluded_connection = excluded_connection;
     delivery->accepted_at_us = steady_us();
@@ -69,9 +81,9 @@ void Server::fan_out_frame(const std::string& room, SharedFrame frame,
     }
 }
 
-void Server::document_open(std::string document, std::uint64_t connection, EventLoop& reply_loop,
+void Server::document_open(std::string document, DocumentFormat format, EventLoop& reply_loop,
                            std::function<void(std::vector<Bytes>, std::string)> done) {
-    on_owner(document, [this, document, connection, &reply_loop,
+    on_owner(document, [this, document, format, &reply_loop,
                         done = std::move(done)](EventLoop& owner) mutable {
         auto& documents = owner.documents();
         auto it = documents.find(document);
@@ -79,7 +91,7 @@ void Server::document_open(std::string document, std::uint64_t connection, Event
             // First use: load what is stored (a read on this loop; documents are read once).
             core::DocumentLimits limits;
             limits.max_update_bytes = settings_.limits.max_document_message_bytes;
-            EventLoop::OwnedDocument fresh{core::DocumentState(limits), {}, 0};
+            EventLoop::OwnedDocument fresh{core::DocumentState(limits), {}, 0, {}, 0};
             try {
                 std::vector<Bytes> stored;
                 for (auto& update : store_->load(document))
@@ -102,12 +114,12 @@ void Server::document_open(std::string document, std::uint64_t connection, Event
         }
         EventLoop::OwnedDocument& doc = it->second;
         ++doc.connections;
+        ++doc.connections_by_format[static_cast<std::size_t>(format)];
         std::vector<Bytes> first;
         if (auto vector = doc.state.state_vector())
             first.push_back(yws::encode_sync_step1(*vector));
         if (Bytes awareness = doc.awareness.snapshot(); !awareness.empty())
             first.push_back(std::move(awareness));
-        (void)connection;
         answer(reply_loop, std::move(done), std::move(first), std::string());
     });
 }
@@ -127,7 +139,7 @@ void Server::document_sync(std::string document, Bytes state_vector, EventLoop& 
             answer(reply_loop, std::move(done), Bytes{}, diff.error().message);
             return;
         }
-        answer(reply_loop, std::move(done), yws::encode_sync_step2(*diff), std::string());
+        answer(reply_loop, std::move(done), std::move(*diff), std::string());
     });
 }
 
@@ -189,10 +201,13 @@ void Server::store_document_update(EventLoop& owner, const std::string& document
                         return;
                     }
                     auto& documents_now = owner.documents();
-                    if (auto open = documents_now.find(document); open != documents_now.end())
-                        open->second.state.apply(*bytes);
-                    fan_out_frame(document_room(document), binary_frame(yws::encode_update(*bytes)),
-                                  connection, json_update_frame(document, *bytes));
+                    EventLoop::OwnedDocument* open = nullptr;
+                    if (auto found = documents_now.find(document); found != documents_now.end()) {
+                        open = &found->second;
+                        open->state.apply(*bytes);
+                    }
+                    fan_out_document(document_room(document), update_frames(open, document, *bytes),
+                                     connection);
                     answer(reply_loop, std::move(finished), std::string());
                 });
         });
@@ -295,7 +310,9 @@ void Server::document_awareness(std::string document, Bytes message, std::uint64
                  // To every connection, the sender too, as y-websocket does: a lone provider hears
                  // its own renewals, which keeps its 30 s no-message watchdog from reconnecting.
                  if (!applied.message.empty())
-                     fan_out_frame(document_room(document), binary_frame(applied.message), 0);
+                     fan_out_document(
+                         document_room(document),
+                         only_for(DocumentFormat::y_websocket, binary_frame(applied.message)), 0);
              });
 }
 
@@ -309,19 +326,57 @@ void Server::document_query_awareness(std::string document, EventLoop& reply_loo
     });
 }
 
-void Server::document_close(std::string document, std::uint64_t connection) {
-    on_owner(document, [this, document, connection](EventLoop& owner) {
+void Server::document_close(std::string document, DocumentFormat format, std::uint64_t connection) {
+    on_owner(document, [this, document, format, connection](EventLoop& owner) {
         auto& documents = owner.documents();
         const auto it = documents.find(document);
         if (it == documents.end())
             return;
+        auto& by_format = it->second.connections_by_format[static_cast<std::size_t>(format)];
+        by_format -= by_format > 0 ? 1 : 0;
         Bytes removal = it->second.awareness.remove_connection(connection);
         if (!removal.empty())
-            fan_out_frame(document_room(document), binary_frame(removal), connection);
+            fan_out_document(document_room(document),
+                             only_for(DocumentFormat::y_websocket, binary_frame(removal)),
+                             connection);
         // Memory follows the documents in use: the state is stored, it is read again on next use
         // after documents.idle_unload.
         if (--it->second.connections == 0)
             it->second.idle_since_ms = steady_ms();  // the loop's sweep unloads it once idle
+    });
+}
+
+}  // namespace huddle::net
+
+namespace huddle::net {
+
+void Server::document_relay_text(std::string document, DocumentFormat format, std::string text,
+                                 std::uint64_t connection) {
+    // Through the owner, so that relayed messages keep their order with the document's updates.
+    on_owner(document, [this, document, format, text = std::move(text), connection](EventLoop&) {
+        fan_out_document(document_room(document), only_for(format, make_text_frame(text)),
+                         connection);
+    });
+}
+
+void Server::document_send_text(std::string document, DocumentFormat format, std::string client,
+                                std::string text) {
+    on_owner(document, [this, document, format, client = std::move(client),
+                        text = std::move(text)](EventLoop&) {
+        const std::string room =
+            client.empty() ? document_room(document) : document_client_room(document, client);
+        fan_out_document(room, only_for(format, make_text_frame(text)), 0);
+    });
+}
+
+void Server::document_connections(
+    std::string document, EventLoop& reply_loop,
+    std::function<void(std::array<std::size_t, endpoints::kDocumentFormatCount>)> done) {
+    on_owner(document, [document, &reply_loop, done = std::move(done)](EventLoop& owner) mutable {
+        std::array<std::size_t, endpoints::kDocumentFormatCount> counts{};
+        if (const auto it = owner.documents().find(document); it != owner.documents().end())
+            counts = it->second.connections_by_format;
+        answer(reply_loop, std::move(done), counts);
     });
 }
 

@@ -2,6 +2,7 @@
 // Everything here is touched only by the loop's thread; other threads post to it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -87,6 +88,8 @@ class EventLoop {
         core::DocumentState state;
         endpoints::yws::AwarenessTable awareness;
         std::size_t connections = 0;
+        // By protocol (endpoints::DocumentFormat): an update is encoded for the protocols in use.
+        std::array<std::size_t, endpoints::kDocumentFormatCount> connections_by_format{};
         std::int64_t idle_since_ms = 0;  // when the last connection left (steady clock)
     };
     std::unordered_map<std::string, OwnedDocument>& documents() { return documents_; }

@@ -10,10 +10,13 @@
 
 #include "core/room_name.hpp"
 #include "endpoints/credentials.hpp"
+#include "endpoints/fabric_messages.hpp"
 #include "endpoints/json_checks.hpp"
 #include "endpoints/json_text.hpp"
+#include "net/demo_token.hpp"
 #include "net/event_loop.hpp"
 #include "net/server.hpp"
+#include "net/static_files.hpp"
 #include "observability/log.hpp"
 #include "store/store.hpp"
 
@@ -293,7 +296,8 @@ void api_documents(const SessionPtr& session, const HttpRequest& request, std::s
     }
     std::string_view name_part = rest.substr(1);
     std::string_view action;
-    for (std::string_view suffix : {std::string_view("/state"), std::string_view("/update")}) {
+    for (std::string_view suffix : {std::string_view("/state"), std::string_view("/update"),
+                                    std::string_view("/steps"), std::string_view("/connections")}) {
         if (name_part.size() > suffix.size() &&
             name_part.substr(name_part.size() - suffix.size()) == suffix) {
             action = suffix;
@@ -331,6 +335,57 @@ void api_documents(const SessionPtr& session, const HttpRequest& request, std::s
                                   }
                                   session->respond(200, "{\"ok\":true}");
                               });
+        return;
+    }
+    if (action == "/connections") {
+        if (!only(http::verb::get))
+            return;
+        server.document_connections(
+            name, session->loop(),
+            [session, name](std::array<std::size_t, endpoints::kDocumentFormatCount> counts) {
+                std::size_t total = 0;
+                for (const std::size_t count : counts)
+                    total += count;
+                using endpoints::DocumentFormat;
+                const auto count_of = [&counts](DocumentFormat format) {
+                    return static_cast<std::int64_t>(counts[static_cast<std::size_t>(format)]);
+                };
+                std::string out = "{\"document\":";
+                append_json_string(out, name);
+                out += ",\"connections\":";
+                append_json_int(out, static_cast<std::int64_t>(total));
+                out += ",\"byProtocol\":{\"y-websocket\":";
+                append_json_int(out, count_of(DocumentFormat::y_websocket));
+                out += ",\"drafts\":";
+                append_json_int(out, count_of(DocumentFormat::drafts_json));
+                out += ",\"fabric\":";
+                append_json_int(out, count_of(DocumentFormat::fabric_json));
+                out += "}}";
+                session->respond(200, std::move(out));
+            });
+        return;
+    }
+    if (action == "/steps") {
+        // S1: steps from the app's backend to every fabric client of the document, or to one.
+        if (!only(http::verb::post))
+            return;
+        boost::system::error_code parse_error;
+        const boost::json::value body = boost::json::parse(request.body(), parse_error);
+        const boost::json::object* object = parse_error ? nullptr : body.if_object();
+        const boost::json::value* steps = object ? object->if_contains("steps") : nullptr;
+        const boost::json::value* client = object ? object->if_contains("clientID") : nullptr;
+        if (steps == nullptr || (client != nullptr && !client->is_string()) ||
+            (client != nullptr && client->get_string().size() > 128)) {
+            session->respond(400, error_body("INVALID_REQUEST",
+                                             "expected {\"steps\": <JSON>, \"clientID\"?: "
+                                             "\"<id>\"}"));
+            return;
+        }
+        server.document_send_text(
+            name, endpoints::DocumentFormat::fabric_json,
+            client ? std::string(client->get_string()) : std::string(),
+            endpoints::fabric::encode_server_steps(name, boost::json::serialize(*steps)));
+        session->respond(202, "{\"ok\":true}");
         return;
     }
     if (!only(http::verb::delete_))
@@ -509,11 +564,6 @@ std::string percent_decoded(std::string_view segment) {
     return value;
 }
 
-constexpr std::string_view kHomePage =
-    "<!doctype html><meta charset=utf-8><title>Huddle</title>"
-    "<h1>Huddle is running</h1><p>WebSocket endpoint: <code>/ws?token=…</code>. "
-    "See <code>/health</code>, <code>/metrics</code> and docs/protocol.md.</p>";
-
 }  // namespace
 
 void route_http_request(const SessionPtr& session, const HttpRequest& request) {
@@ -547,14 +597,13 @@ void route_http_request(const SessionPtr& session, const HttpRequest& request) {
             metrics(session);
         return;
     }
-    if (path == "/") {
-        if (only(http::verb::get))
-            session->respond(200, std::string(kHomePage), "text/html; charset=utf-8");
+    if (path == "/demo/token") {
+        demo_token(session, request);
         return;
     }
     const bool is_api = path.substr(0, 5) == "/api/";
     if (path != "/stats" && !is_api) {
-        session->respond(404, error_body("NOT_FOUND", "no such path"));
+        serve_static(session, request, path, server.settings().server.demo_dir);
         return;
     }
     if (!has_api_key(request, server.settings().api.api_key)) {

@@ -210,7 +210,8 @@ void HttpSession::on_request(const boost::system::error_code& error) {
     route_http_request(shared_from_this(), request);
 }
 
-void HttpSession::respond(unsigned status, std::string body, std::string_view content_type) {
+void HttpSession::respond(unsigned status, std::string body, std::string_view content_type,
+                          bool headers_only) {
     if (closed_)
         return;
     std::string out;
@@ -226,7 +227,8 @@ void HttpSession::respond(unsigned status, std::string body, std::string_view co
     out += "\r\nCache-Control: no-store\r\nConnection: ";
     out += keep_alive_ ? "keep-alive" : "close";
     out += "\r\n\r\n";
-    out += body;
+    if (!headers_only)
+        out += body;
     write_then(std::move(out), keep_alive_);
 }
 
@@ -283,31 +285,16 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
     const std::string_view target = request.target();
     keep_alive_ = false;
 
-    // /ws: the rooms protocol; /yjs/<document>: y-websocket.
-    const std::string_view path = endpoints::target_path(target);
-    constexpr std::string_view kDocuments = "/yjs/";
-    if (path.substr(0, kDocuments.size()) == kDocuments) {
-        std::string name;
-        endpoints::find_query_parameter("/?d=" + std::string(path.substr(kDocuments.size())), "d",
-                                        name);
-        if (name.empty() || !core::room_name_problem("doc:" + name).empty()) {
-            respond(400, error_body(
-                             "INVALID_REQUEST",
-                             "document names use A-Z a-z 0-9 _ - . : @ / = + (123 bytes at most)"));
+    // The rooms protocol at server.websocket_path; the endpoints of handler_registry.cpp.
+    if (auto match = endpoints::match_handler_route(target, settings.server)) {
+        if (!match->error.empty()) {
+            respond(400, error_body("INVALID_REQUEST", match->error));
             return;
         }
-        document_ = std::move(name);
-    } else if (path == settings.server.drafts_path) {
-        std::string name;
-        endpoints::find_query_parameter(target, "draftId", name);
-        if (name.empty() || !core::room_name_problem("doc:" + name).empty()) {
-            respond(400, error_body("INVALID_REQUEST",
-                                    "draftId is missing or not a valid document name"));
-            return;
-        }
-        document_ = std::move(name);
-        json_documents_ = true;
-    } else if (path != settings.server.websocket_path) {
+        route_ = match->route;
+        document_ = std::move(match->document);
+        client_id_ = std::move(match->client_id);
+    } else if (endpoints::target_path(target) != settings.server.websocket_path) {
         respond(404, error_body("NOT_FOUND", "no WebSocket endpoint at this path"));
         return;
     }
@@ -437,7 +424,7 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
     auto session = std::make_shared<WsSession>(
         loop_, std::move(transport),
         SessionIdentity{connection_id, std::move(user_id), ip_, std::move(claims), expires_at,
-                        std::move(document_), json_documents_});
+                        route_, std::move(document_), std::move(client_id_)});
     session->start(std::move(handshake));
 }
 
@@ -446,7 +433,7 @@ void HttpSession::refuse_upgrade(std::string handshake_response, std::string_vie
                                  std::int64_t retry_after_ms) {
     std::string out = std::move(handshake_response);
     // y-websocket clients read every message as binary: they only get the close frame.
-    if (document_.empty() || json_documents_) {
+    if (route_ == nullptr || route_->format != endpoints::DocumentFormat::y_websocket) {
         out += ws::encode_frame(ws::Opcode::text,
                                 endpoints::encode_error({}, code, message, retry_after_ms));
     }

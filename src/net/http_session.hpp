@@ -30,8 +30,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     EventLoop& loop() { return loop_; }
 
     // Sends one HTTP response; the connection then reads the next request (keep-alive) or closes.
+    // headers_only (HEAD): the headers of the full response, Content-Length included, no body.
     void respond(unsigned status, std::string body,
-                 std::string_view content_type = "application/json");
+                 std::string_view content_type = "application/json", bool headers_only = false);
 
   private:
     void start_tls();
@@ -55,8 +56,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     std::string ip_;
-    std::string document_;         // document upgrades: the document asked for
-    bool json_documents_ = false;  // the S0 JSON protocol rather than y-websocket
+    std::string document_;                            // document upgrades: the document asked for
+    const endpoints::HandlerRoute* route_ = nullptr;  // null: the rooms protocol
+    std::string client_id_;
     std::string out_;
     bool keep_alive_ = false;
     bool closed_ = false;

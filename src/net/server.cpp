@@ -25,7 +25,7 @@
 #include "net/ws/frame_writer.hpp"
 #include "net/ws_session.hpp"
 #include "observability/log.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/open_store.hpp"
 
 namespace huddle::net {
 namespace asio = boost::asio;
@@ -127,7 +127,8 @@ void Server::open_store() {
     if (path.has_parent_path())
         std::filesystem::create_directories(path.parent_path(), ignored);
     try {
-        store_ = store::open_sqlite_store(settings_.store.path);
+        store_ = store::open_store(
+            {settings_.store.url, settings_.store.path, settings_.store.reconnect_timeout});
     } catch (const std::exception& error) {
         throw std::runtime_error("cannot open the store " + settings_.store.path + ": " +
                                  error.what());

@@ -114,14 +114,21 @@ class Server {
     // Yjs documents (y-websocket at /yjs/<name>), kept by the document's owner loop: its state,
     // its awareness, its connections. Every `done` runs on `reply_loop`.
     using Bytes = std::vector<std::uint8_t>;
+    // Every connection of a document, whatever its protocol, is a member of this room; deliveries
+    // to it carry one frame per protocol (RoomDelivery::document_frames).
     static std::string document_room(std::string_view document) {
         return "#doc:" + std::string(document);
     }
+    // Connections that named themselves with a client id (S1's clientID) also join this room.
+    static std::string document_client_room(std::string_view document, std::string_view client) {
+        return "#doc:" + std::string(document) + "#" + std::string(client);
+    }
+    using DocumentFormat = endpoints::DocumentFormat;
     // Loads the document if needed and counts the connection; `done` gets the first messages to
     // send (sync step 1 with the server's state vector, the awareness of the others) or an error.
-    void document_open(std::string document, std::uint64_t connection, EventLoop& reply_loop,
+    void document_open(std::string document, DocumentFormat format, EventLoop& reply_loop,
                        std::function<void(std::vector<Bytes>, std::string)> done);
-    // Sync step 1 from a client: `done` gets the sync step 2 answer (what it lacks).
+    // A state vector from a client: `done` gets the update with what it lacks.
     void document_sync(std::string document, Bytes state_vector, EventLoop& reply_loop,
                        std::function<void(Bytes, std::string)> done);
     // An update (sync step 2 or update): validated, stored, then relayed to the other connections.
@@ -152,7 +159,20 @@ class Server {
     void list_documents(EventLoop& reply_loop, std::function<void(std::vector<DocumentInfo>)> done);
     // The connection is gone: its awareness is removed for everyone; an unused document leaves
     // memory.
-    void document_close(std::string document, std::uint64_t connection);
+    void document_close(std::string document, DocumentFormat format, std::uint64_t connection);
+    // A text message from a connection to the document's other connections of that protocol, in
+    // the document's order.
+    void document_relay_text(std::string document, DocumentFormat format, std::string text,
+                             std::uint64_t connection);
+    // Backend API: a text message to the document's connections of one protocol, or only to those
+    // with client id `client` when it is not empty.
+    void document_send_text(std::string document, DocumentFormat format, std::string client,
+                            std::string text);
+    // Backend API: the number of connections of a document, by protocol (all zero when it is not
+    // in memory).
+    void document_connections(
+        std::string document, EventLoop& reply_loop,
+        std::function<void(std::array<std::size_t, endpoints::kDocumentFormatCount>)> done);
 
     // Presence (rooms whose namespace has presence_events): counted per user by the room's owner
     // loop, which sends user.joined / user.left when a user's first connection arrives or the
@@ -186,8 +206,10 @@ class Server {
     void fan_out(const std::string& room, const std::string& text,
                  std::uint64_t excluded_connection, std::vector<std::string> excluded_users);
     static void complete(PublishRequest& request, PublishOutcome outcome);
-    void fan_out_frame(const std::string& room, SharedFrame frame,
-                       std::uint64_t excluded_connection, SharedFrame json_frame = nullptr);
+    // Document rooms: one frame per protocol, encoded once, to every loop.
+    void fan_out_document(const std::string& room,
+                          std::array<SharedFrame, endpoints::kDocumentFormatCount> frames,
+                          std::uint64_t excluded_connection);
     // Validates, stores, applies and relays an update on the owner; `finished` gets "" or an error.
     void store_document_update(EventLoop& owner, const std::string& document, Bytes update,
                                std::uint64_t connection, EventLoop& reply_loop,

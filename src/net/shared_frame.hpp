@@ -1,11 +1,14 @@
 // A WebSocket frame encoded once and shared, immutable, by every connection that sends it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "endpoints/handler.hpp"
 
 namespace huddle::net {
 
@@ -20,9 +23,10 @@ struct RoomDelivery {
     std::string room;
     SharedFrame frame;
     SharedFrame compressed;
-    // Documents: the same update as a JSON text frame for clients of the S0 JSON protocol (null:
-    // nothing for them, e.g. awareness).
-    SharedFrame json_frame;
+    // Document rooms: the message as each document protocol sends it, indexed by
+    // endpoints::DocumentFormat (null: nothing for that protocol's clients, e.g. awareness for
+    // JSON clients). `frame` is unused there.
+    std::array<SharedFrame, endpoints::kDocumentFormatCount> document_frames;
     std::uint64_t excluded_connection = 0;    // the publisher, which does not get its own event
     std::vector<std::string> excluded_users;  // e.g. users who blocked the sender (backend API)
     std::int64_t accepted_at_us = 0;          // steady clock, for the fan-out latency histogram

@@ -49,12 +49,16 @@ WsSession::WsSession(EventLoop& loop, SessionTransport transport, SessionIdentit
     : loop_(loop),
       transport_(std::move(transport)),
       identity_(std::move(identity)),
-      reader_(
-          identity_.document.empty() ? loop.server().settings().limits.max_message_bytes
-                                     : loop.server().settings().limits.max_document_message_bytes,
-          transport_.deflate, transport_.client_no_context_takeover, transport_.client_window_bits),
+      reader_(identity_.route && identity_.route->large_messages
+                  ? loop.server().settings().limits.max_document_message_bytes
+                  : loop.server().settings().limits.max_message_bytes,
+              transport_.deflate, transport_.client_no_context_takeover,
+              transport_.client_window_bits),
       message_budget_(loop.server().settings().limits.messages_per_minute, 60'000, steady_ms()),
-      typing_budget_(kTypingPerMinute, 60'000, steady_ms()) {}
+      typing_budget_(kTypingPerMinute, 60'000, steady_ms()) {
+    client_id_ =
+        identity_.client_id.empty() ? std::to_string(identity_.connection_id) : identity_.client_id;
+}
 
 WsSession::~WsSession() = default;
 
@@ -66,8 +70,15 @@ void WsSession::start(std::string handshake_response) {
     loop_.server().counters().connections_total.fetch_add(1, std::memory_order_relaxed);
 
     enqueue(std::make_shared<const std::string>(std::move(handshake_response)));
-    if (is_document()) {
-        open_document();
+    if (identity_.route) {
+        if (document_format() != endpoints::DocumentFormat::none) {
+            loop_.rooms().join(*this, Server::document_room(identity_.document));
+            if (!identity_.client_id.empty())
+                loop_.rooms().join(
+                    *this, Server::document_client_room(identity_.document, identity_.client_id));
+        }
+        handler_ = identity_.route->make(*this);
+        handler_->on_open();
     } else {
         if (!identity_.user_id.empty()) {
             loop_.rooms().join(*this, "user:" + identity_.user_id);
@@ -169,8 +180,12 @@ void WsSession::consume(char* data, std::size_t size) {
         if (status == ws::MessageReader::Status::error) {
             loop_.counters().add(loop_.counters().protocol_errors);
             if (state_ == State::open) {
-                if (protocol_error.close_code == ws::close_code::message_too_big &&
-                    !is_document()) {
+                if (handler_)
+                    handler_->on_error(protocol_error.close_code, protocol_error.reason);
+                if (state_ != State::open) {
+                    // the handler closed it
+                } else if (protocol_error.close_code == ws::close_code::message_too_big &&
+                           !handler_) {
                     close(protocol_error.close_code, protocol_error.reason,
                           endpoints::encode_error({}, "MESSAGE_TOO_LARGE",
                                                   "message is larger than the server accepts"));
@@ -198,30 +213,22 @@ void WsSession::handle_message(const ws::Message& message) {
     switch (message.opcode) {
         case ws::Opcode::text:
             loop_.counters().add(loop_.counters().messages_in);
-            if (is_document()) {
-                if (identity_.json_documents) {
-                    if (state_ == State::open)
-                        handle_draft_message(message.payload);
-                    return;
-                }
-                close(ws::close_code::unsupported_data, "y-websocket messages are binary");
+            if (state_ != State::open)
                 return;
-            }
-            if (state_ == State::open)
+            if (handler_)
+                handler_->on_text(message.payload);
+            else
                 loop_.server().rooms_endpoint().on_text(message.payload, *this);
             return;
         case ws::Opcode::binary:
             loop_.counters().add(loop_.counters().messages_in);
-            if (is_document()) {
-                if (identity_.json_documents) {
-                    reply(R"({"type":"error","message":"this protocol uses JSON text messages"})");
-                    return;
-                }
-                if (state_ == State::open)
-                    handle_document_message(message.payload);
+            if (state_ != State::open)
                 return;
-            }
-            if (state_ == State::open)
+            if (handler_)
+                handler_->on_binary(std::span<const std::uint8_t>(
+                    reinterpret_cast<const std::uint8_t*>(message.payload.data()),
+                    message.payload.size()));
+            else
                 loop_.server().rooms_endpoint().on_binary(*this);
             return;
         case ws::Opcode::ping:
@@ -272,9 +279,9 @@ void WsSession::enqueue(SharedFrame frame) {
 void WsSession::deliver(const RoomDelivery& delivery) {
     if (state_ != State::open)
         return;
-    if (identity_.json_documents) {
-        if (delivery.json_frame)
-            enqueue(delivery.json_frame);
+    if (const auto format = document_format(); format != endpoints::DocumentFormat::none) {
+        if (const SharedFrame& frame = delivery.document_frames[static_cast<std::size_t>(format)])
+            enqueue(frame);
         return;
     }
     enqueue(transport_.send_compressed && delivery.compressed ? delivery.compressed
@@ -462,184 +469,47 @@ void WsSession::close_for_slow_consumer() {
     close_deadline_ms_ = steady_ms() + 1'000;
 }
 
-void WsSession::open_document() {
-    loop_.rooms().join(*this, Server::document_room(identity_.document));
-    std::weak_ptr<WsSession> weak = weak_from_this();
-    auto opened = [weak](std::vector<Server::Bytes> first, std::string error) {
-        auto self = weak.lock();
-        if (!self || self->state_ != State::open)
-            return;
-        if (!error.empty()) {
-            self->close(1011, error);
-            return;
-        }
-        if (self->identity_.json_documents) {
-            self->send_draft_state();
-            return;
-        }
-        for (const auto& message : first)
-            self->reply_binary(message);
-    };
-    loop_.server().document_open(identity_.document, identity_.connection_id, loop_,
-                                 std::move(opened));
-}
-
-// One y-websocket message: sync step 1 is answered, updates are stored and relayed, awareness is
-// relayed. Malformed messages close the connection: the protocol has no error message.
-void WsSession::handle_document_message(std::string_view payload) {
-    const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(payload.data()),
-                                              payload.size());
-    auto decoded = endpoints::yws::decode_message(bytes);
-    if (const auto* error = std::get_if<endpoints::yws::DecodeError>(&decoded)) {
-        close(4400, "invalid y-websocket message");
-        const std::string id_text = std::to_string(identity_.connection_id);
-        log(LogLevel::warn, "document.bad_message",
-            {{"connection", id_text}, {"document", identity_.document}, {"error", error->message}});
-        return;
-    }
-    const auto& message = std::get<endpoints::yws::Decoded>(decoded);
-    Server& server = loop_.server();
-    std::weak_ptr<WsSession> weak = weak_from_this();
-    using endpoints::yws::MessageType;
-    using endpoints::yws::SyncType;
-    switch (message.type) {
-        case MessageType::sync: {
-            Server::Bytes data(message.sync->payload.begin(), message.sync->payload.end());
-            if (message.sync->type == SyncType::step1) {
-                server.document_sync(identity_.document, std::move(data), loop_,
-                                     [weak](Server::Bytes answer, std::string error) {
-                                         auto self = weak.lock();
-                                         if (!self || self->state_ != State::open)
-                                             return;
-                                         if (!error.empty()) {
-                                             self->close(4400, "invalid state vector");
-                                             return;
-                                         }
-                                         self->reply_binary(answer);
-                                     });
-                return;
-            }
-            server.document_update(identity_.document, std::move(data), identity_.connection_id,
-                                   loop_, [weak](std::string error) {
-                                       auto self = weak.lock();
-                                       if (self && self->state_ == State::open)
-                                           self->close(4400,
-                                                       "update refused: " + error.substr(0, 80));
-                                   });
-            return;
-        }
-        case MessageType::awareness:
-            server.document_awareness(identity_.document, Server::Bytes(bytes.begin(), bytes.end()),
-                                      identity_.connection_id);
-            return;
-        case MessageType::query_awareness:
-            server.document_query_awareness(
-                identity_.document, loop_, [weak](Server::Bytes snapshot) {
-                    auto self = weak.lock();
-                    if (self && self->state_ == State::open && !snapshot.empty())
-                        self->reply_binary(snapshot);
-                });
-            return;
-        case MessageType::auth:
-            return;  // a client has nothing to say here
-    }
-}
-
-namespace {
-
-// [1,2,3]: S0 carries binary as arrays of numbers.
-std::string json_byte_array(std::span<const std::uint8_t> bytes) {
-    std::string out;
-    out.reserve(2 + bytes.size() * 4);
-    out += '[';
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-        if (i != 0)
-            out += ',';
-        out += std::to_string(bytes[i]);
-    }
-    out += ']';
-    return out;
-}
-
-std::string draft_error(std::string_view message) {
-    std::string out = R"({"type":"error","message":)";
-    endpoints::append_json_string(out, message);
-    out += '}';
-    return out;
-}
-
-}  // namespace
-
-void WsSession::send_draft_state() {
-    std::weak_ptr<WsSession> weak = weak_from_this();
-    auto answered = [weak](Server::Bytes state, std::string error) {
-        auto self = weak.lock();
-        if (!self || self->state_ != State::open)
-            return;
-        if (!error.empty()) {
-            self->reply(draft_error("the document could not be read"));
-            return;
-        }
-        std::string out = R"({"type":"yjs-state-response","draftId":)";
-        endpoints::append_json_string(out, self->identity_.document);
-        out += ",\"state\":";
-        out += json_byte_array(state);
-        out += '}';
-        self->reply(std::move(out));
-    };
-    loop_.server().document_state(identity_.document, loop_, std::move(answered));
-}
-
-// S0: {"type":"yjs-update","update":[...]}, {"type":"yjs-state-request"}, {"type":"ping"}.
-void WsSession::handle_draft_message(std::string_view text) {
-    boost::system::error_code parse_error;
-    const boost::json::value root = boost::json::parse(text, parse_error);
-    const boost::json::object* object = parse_error ? nullptr : root.if_object();
-    const boost::json::value* type = object ? object->if_contains("type") : nullptr;
-    if (type == nullptr || !type->is_string()) {
-        reply(draft_error("messages are JSON objects with a \"type\""));
-        return;
-    }
-    const std::string_view name = type->get_string();
-    if (name == "yjs-state-request") {
-        send_draft_state();
-        return;
-    }
-    if (name == "ping") {
-        reply(R"({"type":"pong"})");
-        return;
-    }
-    if (name != "yjs-update") {
-        reply(draft_error("unknown message type"));
-        return;
-    }
-    const boost::json::value* update = object->if_contains("update");
-    Server::Bytes bytes;
-    bool valid = update != nullptr && update->is_array();
-    if (valid) {
-        for (const boost::json::value& item : update->get_array()) {
-            if (!item.is_int64() || item.get_int64() < 0 || item.get_int64() > 255) {
-                valid = false;
-                break;
-            }
-            bytes.push_back(static_cast<std::uint8_t>(item.get_int64()));
-        }
-    }
-    if (!valid) {
-        reply(draft_error("\"update\" must be an array of numbers 0-255"));
-        return;
-    }
-    std::weak_ptr<WsSession> weak = weak_from_this();
-    auto refused = [weak](std::string error) {
+template <class... Args>
+std::function<void(Args...)> WsSession::while_open(std::function<void(Args...)> done) {
+    return [weak = weak_from_this(), done = std::move(done)](Args... args) {
         auto self = weak.lock();
         if (self && self->state_ == State::open)
-            self->reply(draft_error("update refused: " + error));
+            done(std::move(args)...);
     };
-    loop_.server().document_update(identity_.document, std::move(bytes), identity_.connection_id,
-                                   loop_, std::move(refused));
 }
 
-void WsSession::reply_binary(std::span<const std::uint8_t> bytes) {
+void WsSession::open_document(std::function<void(std::vector<Bytes>, std::string)> done) {
+    loop_.server().document_open(identity_.document, document_format(), loop_,
+                                 while_open(std::move(done)));
+}
+
+void WsSession::document_diff(Bytes state_vector, std::function<void(Bytes, std::string)> done) {
+    loop_.server().document_sync(identity_.document, std::move(state_vector), loop_,
+                                 while_open(std::move(done)));
+}
+
+void WsSession::document_update(Bytes update, std::function<void(std::string)> refused) {
+    if (update.empty())
+        return;
+    loop_.server().document_update(identity_.document, std::move(update), identity_.connection_id,
+                                   loop_, while_open(std::move(refused)));
+}
+
+void WsSession::document_awareness(Bytes message) {
+    loop_.server().document_awareness(identity_.document, std::move(message),
+                                      identity_.connection_id);
+}
+
+void WsSession::document_awareness_snapshot(std::function<void(Bytes)> done) {
+    loop_.server().document_query_awareness(identity_.document, loop_, while_open(std::move(done)));
+}
+
+void WsSession::relay_text(std::string text) {
+    loop_.server().document_relay_text(identity_.document, document_format(), std::move(text),
+                                       identity_.connection_id);
+}
+
+void WsSession::send_binary(std::span<const std::uint8_t> bytes) {
     if (state_ != State::open)
         return;
     enqueue(std::make_shared<const std::string>(ws::encode_frame(
@@ -648,9 +518,12 @@ void WsSession::reply_binary(std::span<const std::uint8_t> bytes) {
 }
 
 void WsSession::leave_all_rooms() {
-    if (is_document()) {
-        loop_.server().document_close(identity_.document, identity_.connection_id);
+    if (handler_) {
+        if (document_format() != endpoints::DocumentFormat::none)
+            loop_.server().document_close(identity_.document, document_format(),
+                                          identity_.connection_id);
         loop_.rooms().leave_all(*this);
+        handler_->on_close();
         return;
     }
     std::vector<std::string> rooms;

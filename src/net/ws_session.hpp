@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +16,8 @@
 
 #include "core/room_registry.hpp"
 #include "core/token_bucket.hpp"
+#include "endpoints/handler.hpp"
+#include "endpoints/handler_registry.hpp"
 #include "endpoints/rooms_context.hpp"
 #include "net/shared_frame.hpp"
 #include "net/ws/message_reader.hpp"
@@ -32,10 +36,11 @@ struct SessionIdentity {
     // Kept only when a namespace needs them (claim rules, presence info); else null.
     std::shared_ptr<const boost::json::object> claims;
     std::int64_t expires_at = 0;  // token expiry, seconds since the epoch; 0 = none
-    // Set for document connections: y-websocket (/yjs/<document>) or, with json_documents, the
-    // S0 JSON protocol (/ws/drafts?draftId=<document>); empty for the rooms protocol (/ws).
-    std::string document;
-    bool json_documents = false;
+    // The endpoint serving the connection (endpoints/handler_registry.cpp); null for the rooms
+    // protocol (/ws), which the session serves itself.
+    const endpoints::HandlerRoute* route = nullptr;
+    std::string document;   // for document endpoints
+    std::string client_id;  // the client's own id, when the endpoint takes one
 };
 
 struct SessionTransport {
@@ -50,7 +55,8 @@ struct SessionTransport {
 };
 
 class WsSession final : public std::enable_shared_from_this<WsSession>,
-                        public endpoints::RoomsContext {
+                        public endpoints::RoomsContext,
+                        public endpoints::Connection {
   public:
     using Memberships = core::RoomRegistry<WsSession>::Memberships;
 
@@ -60,7 +66,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     // Sends the 101 response (already encoded) and connection.ack, joins the user room, reads.
     void start(std::string handshake_response);
 
-    std::uint64_t connection_id() const { return identity_.connection_id; }
+    std::uint64_t connection_id() const override { return identity_.connection_id; }
     Memberships& memberships() { return memberships_; }
 
     // Fan-out: queues a shared frame; the loop flushes it with the others of the same batch.
@@ -71,7 +77,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     void sweep(std::int64_t now_ms, std::int64_t wall_seconds);
 
     // Sends an optional JSON message and a close frame, then closes the connection.
-    void close(std::uint16_t code, std::string_view reason, std::string json_before = {});
+    void close(std::uint16_t code, std::string_view reason, std::string json_before = {}) override;
 
     // endpoints::RoomsContext
     std::string_view user_id() const override { return identity_.user_id; }
@@ -96,6 +102,18 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     void join_with_history(std::string_view room,
                            std::optional<endpoints::Request::Resume> resume) override;
 
+    // endpoints::Connection (handler endpoints: documents and others)
+    const std::string& document() const override { return identity_.document; }
+    const std::string& client_id() const override { return client_id_; }
+    void send_text(std::string text) override { reply(std::move(text)); }
+    void send_binary(std::span<const std::uint8_t> bytes) override;
+    void open_document(std::function<void(std::vector<Bytes>, std::string)> done) override;
+    void document_diff(Bytes state_vector, std::function<void(Bytes, std::string)> done) override;
+    void document_update(Bytes update, std::function<void(std::string)> refused) override;
+    void document_awareness(Bytes message) override;
+    void document_awareness_snapshot(std::function<void(Bytes)> done) override;
+    void relay_text(std::string text) override;
+
     // Backend revocation: leaves the room and tells the client why.
     void remove_from_room(std::string_view room, std::string_view reason);
 
@@ -109,12 +127,12 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     void consume(char* data, std::size_t size);
     void handle_message(const ws::Message& message);
     void handle_close_frame(std::string_view payload);
-    bool is_document() const { return !identity_.document.empty(); }
-    void open_document();
-    void handle_document_message(std::string_view payload);
-    void reply_binary(std::span<const std::uint8_t> bytes);
-    void handle_draft_message(std::string_view text);
-    void send_draft_state();
+    endpoints::DocumentFormat document_format() const {
+        return identity_.route ? identity_.route->format : endpoints::DocumentFormat::none;
+    }
+    // Wraps a completion so that it runs only while this session is open.
+    template <class... Args>
+    std::function<void(Args...)> while_open(std::function<void(Args...)> done);
 
     void enqueue(SharedFrame frame);
     void start_write();
@@ -132,6 +150,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     SessionTransport transport_;
     SessionIdentity identity_;
     ws::MessageReader reader_;
+    std::string client_id_;                        // identity_.client_id or the connection id
+    std::unique_ptr<endpoints::Handler> handler_;  // set for handler endpoints
     Memberships memberships_;
     core::TokenBucket message_budget_;
     core::TokenBucket typing_budget_;

@@ -447,6 +447,13 @@ void Server::join_with_history(std::string room, std::optional<endpoints::Reques
         }
         position.reason = reason;
         join.position_message = endpoints::encode_room_position(position);
+        // The connection must be a member before the owner fans out the next event. On another
+        // loop, that event is posted after this answer and runs after it; on the owner's own loop
+        // fan_out delivers at once, so the answer cannot wait in the queue.
+        if (reply_loop.on_this_thread()) {
+            done(std::move(join));
+            return;
+        }
         asio::post(reply_loop.io(), [done = std::move(done), join = std::move(join)]() mutable {
             done(std::move(join));
         });

@@ -11,6 +11,7 @@
 #include "core/room_name.hpp"
 #include "endpoints/credentials.hpp"
 #include "endpoints/rooms_messages.hpp"
+#include "net/access_checks.hpp"
 #include "net/clock.hpp"
 #include "net/event_loop.hpp"
 #include "net/http_routes.hpp"
@@ -351,9 +352,10 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
     }
 
     const std::uint64_t connection_id = server.next_connection_id();
-    std::string user_id;
-    std::shared_ptr<const boost::json::object> claims;
-    std::int64_t expires_at = 0;
+    UpgradeInProgress upgrade{std::move(handshake), deflate, connection_id, {}, {}, 0};
+    std::string& user_id = upgrade.user_id;
+    std::shared_ptr<const boost::json::object>& claims = upgrade.claims;
+    std::int64_t& expires_at = upgrade.expires_at;
     const std::string token = endpoints::find_token(
         {target, request[http::field::authorization], request[http::field::cookie]},
         settings.auth.query_parameter, settings.auth.cookie_name);
@@ -367,7 +369,7 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
             server.record_failed_auth(ip_);
             server.counters().auth_failures.fetch_add(1, std::memory_order_relaxed);
             log(LogLevel::warn, "auth.failed", {{"ip", ip_}, {"reason", verified.error}});
-            refuse_upgrade(std::move(handshake), "UNAUTHORIZED", verified.error, 4401);
+            refuse_upgrade(std::move(upgrade.handshake), "UNAUTHORIZED", verified.error, 4401);
             return;
         }
         user_id = std::move(verified.identity->subject);
@@ -379,33 +381,59 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
         if (const std::string_view problem = core::user_id_problem(user_id); !problem.empty()) {
             server.record_failed_auth(ip_);
             server.counters().auth_failures.fetch_add(1, std::memory_order_relaxed);
-            refuse_upgrade(std::move(handshake), "UNAUTHORIZED", problem, 4401);
+            refuse_upgrade(std::move(upgrade.handshake), "UNAUTHORIZED", problem, 4401);
             return;
         }
     }
 
     if (!document_.empty()) {
-        // Documents follow the namespace rules of the room "doc:<name>"; rules that need a check
-        // elsewhere (subscription token, webhook) are not offered for documents yet.
+        // Documents follow the namespace rules of the room "doc:<name>".
+        const std::string room = "doc:" + document_;
+        const core::NamespaceSettings& rules = server.rooms_endpoint().namespaces().rules_for(room);
         const core::AccessDecision access = server.rooms_endpoint().namespaces().may_subscribe(
-            "doc:" + document_, user_id, claims ? *claims : core::no_claims());
+            room, user_id, claims ? *claims : core::no_claims());
+        if (access.deferred) {
+            // A subscription token (query parameter subscriptionToken) or the app's backend
+            // decides; the upgrade waits for the answer, the loop does not.
+            std::string room_token;
+            endpoints::find_query_parameter(target, "subscriptionToken", room_token);
+            const std::string user = user_id;
+            const boost::json::object& token_claims = claims ? *claims : core::no_claims();
+            loop_.access_checks().check(
+                rules, room, user, token_claims, room_token,
+                [self = shared_from_this(),
+                 upgrade = std::move(upgrade)](AccessChecks::Decision decision) mutable {
+                    if (self->closed_)
+                        return;
+                    if (!decision.allowed) {
+                        self->refuse_upgrade(std::move(upgrade.handshake), decision.code,
+                                             decision.message, 4403);
+                        return;
+                    }
+                    self->finish_upgrade(std::move(upgrade));
+                });
+            return;
+        }
         if (!access.allowed) {
-            refuse_upgrade(std::move(handshake), "FORBIDDEN",
-                           access.deferred ? "this document's namespace is not open to documents"
-                                           : access.message,
-                           4403);
+            refuse_upgrade(std::move(upgrade.handshake), access.code, access.message, 4403);
             return;
         }
     }
-    const core::AdmissionDecision slot = server.admit_user(ip_, user_id);
+    finish_upgrade(std::move(upgrade));
+}
+
+void HttpSession::finish_upgrade(UpgradeInProgress upgrade) {
+    Server& server = loop_.server();
+    const core::AdmissionDecision slot = server.admit_user(ip_, upgrade.user_id);
     if (!slot.admitted) {
         server.counters().connection_limit_refusals.fetch_add(1, std::memory_order_relaxed);
         log(LogLevel::warn, "limit.connections",
-            {{"ip", ip_}, {"user", user_id}, {"reason", slot.message}});
-        refuse_upgrade(std::move(handshake), slot.code, slot.message, 4029);
+            {{"ip", ip_}, {"user", upgrade.user_id}, {"reason", slot.message}});
+        refuse_upgrade(std::move(upgrade.handshake), slot.code, slot.message, 4029);
         return;
     }
 
+    const ws::DeflateAgreement& deflate = upgrade.deflate;
     SessionTransport transport{std::move(socket_),
                                std::move(tls_),
                                {},
@@ -423,9 +451,10 @@ void HttpSession::handle_upgrade(const HttpRequest& request) {
     timer_.cancel();
     auto session = std::make_shared<WsSession>(
         loop_, std::move(transport),
-        SessionIdentity{connection_id, std::move(user_id), ip_, std::move(claims), expires_at,
-                        route_, std::move(document_), std::move(client_id_)});
-    session->start(std::move(handshake));
+        SessionIdentity{upgrade.connection_id, std::move(upgrade.user_id), ip_,
+                        std::move(upgrade.claims), upgrade.expires_at, route_, std::move(document_),
+                        std::move(client_id_)});
+    session->start(std::move(upgrade.handshake));
 }
 
 void HttpSession::refuse_upgrade(std::string handshake_response, std::string_view code,

@@ -12,6 +12,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "net/ws/handshake.hpp"
 #include "net/ws_session.hpp"
 
 namespace huddle::net {
@@ -39,6 +40,16 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     void read_request();
     void on_request(const boost::system::error_code& error);
     void handle_upgrade(const HttpRequest& request);
+    // What an accepted upgrade carries while its access check is decided.
+    struct UpgradeInProgress {
+        std::string handshake;  // the 101 response, ready to send
+        ws::DeflateAgreement deflate;
+        std::uint64_t connection_id = 0;
+        std::string user_id;
+        std::shared_ptr<const boost::json::object> claims;
+        std::int64_t expires_at = 0;
+    };
+    void finish_upgrade(UpgradeInProgress upgrade);
     // Completes the upgrade only to say why the client is refused (JSON error + close code):
     // browsers cannot read the HTTP status of a refused upgrade.
     void refuse_upgrade(std::string handshake_response, std::string_view code,

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe } from 'node:test';
 
-import { closeAll, connectUser } from '../lib/client.mjs';
+import { closeAll, connect, connectUser } from '../lib/client.mjs';
 import { SKIP, roomResults, test } from '../lib/harness.mjs';
 import { freePort, startServer, stopAndCheck } from '../lib/server.mjs';
 import { mint, token } from '../lib/tokens.mjs';
@@ -27,7 +27,7 @@ function startBackend() {
             if (room.endsWith(':slow')) return; // never answers: the server must time out
             if (room.endsWith(':broken')) { res.writeHead(500); res.end('oops'); return; }
             if (room.endsWith(':garbage')) { res.writeHead(403); res.end('<html>no'); return; }
-            if (room === 'project:p1' || room === 'project:cached') { res.writeHead(200); res.end('{}'); return; }
+            if (room === 'project:p1' || room === 'project:cached' || room === 'doc:allowed') { res.writeHead(200); res.end('{}'); return; }
             res.writeHead(403, { 'content-type': 'application/json' });
             res.end(JSON.stringify({ code: 'PROJECT_ACCESS_DENIED', message: 'not a member of this project' }));
         });
@@ -135,5 +135,53 @@ webhook_url = "http://127.0.0.1:${deadPort}/authorize"
             await other.ping();
             await c.ping();
         } finally { await closeAll(c, other); }
+    });
+});
+
+describe('documents follow the same rules: subscription tokens and webhooks', () => {
+    let tokenSrv;
+    let hookSrv;
+    let backend;
+    before(async () => {
+        if (SKIP) return;
+        backend = await startBackend();
+        tokenSrv = await startServer({ config: '[[namespaces]]\nname = "doc"\naccess = "subscription-token"\n' });
+        hookSrv = await startServer({
+            env: { HUDDLE_WEBHOOKS_TIMEOUT: '300ms' },
+            config: `[[namespaces]]\nname = "doc"\naccess = "webhook"\nwebhook_url = "http://127.0.0.1:${backend.port}/authorize"\n`,
+        });
+    });
+    after(async () => {
+        try { await stopAndCheck(tokenSrv); await stopAndCheck(hookSrv); } finally { if (backend) backend.server.close(); }
+    });
+
+    const draftUrl = (srv, draftId, tok, extra = '') =>
+        `ws://127.0.0.1:${srv.port}/ws/drafts?draftId=${draftId}&token=${tok}${extra}`;
+
+    test('a document of a subscription-token namespace needs the token for that document', async () => {
+        const granted = await mint({ sub: 'alice', claims: { room: 'doc:letter-1' } });
+        const ok = await connect(draftUrl(tokenSrv, 'letter-1', await token('alice'), `&subscriptionToken=${granted}`));
+        assert.equal((await ok.next('yjs-state-response')).draftId, 'letter-1');
+        await ok.close();
+        for (const [extra, code] of [['', 'SUBSCRIPTION_TOKEN_REQUIRED'], [`&subscriptionToken=${granted}`, 'INVALID_SUBSCRIPTION_TOKEN']]) {
+            const refused = await connect(draftUrl(tokenSrv, 'letter-2', await token('alice'), extra));
+            assert.equal((await refused.next('error')).payload.code, code);
+            assert.equal((await refused.closed()).code, 4403);
+            assert.equal(refused.history.filter((m) => m.type === 'yjs-state-response').length, 0, 'no data');
+        }
+    });
+
+    test('a document of a webhook namespace is decided by the backend, with its own code', async () => {
+        const ok = await connect(draftUrl(hookSrv, 'allowed', await token('bob')));
+        assert.equal((await ok.next('yjs-state-response')).draftId, 'allowed');
+        await ok.close();
+        assert.ok(backend.calls.some((x) => x.body.room === 'doc:allowed' && x.body.userId === 'bob'));
+        const refused = await connect(draftUrl(hookSrv, 'secret', await token('bob')));
+        const err = await refused.next('error');
+        assert.equal(err.payload.code, 'PROJECT_ACCESS_DENIED');
+        assert.equal((await refused.closed()).code, 4403);
+        const slow = await connect(draftUrl(hookSrv, 'x:slow', await token('bob')), { timeoutMs: 5000 });
+        assert.equal((await slow.next('error', 3000)).payload.code, 'ACCESS_CHECK_FAILED');
+        assert.equal((await slow.closed()).code, 4403);
     });
 });

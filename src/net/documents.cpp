@@ -91,11 +91,13 @@ void Server::document_open(std::string document, DocumentFormat format, EventLoo
             // First use: load what is stored (a read on this loop; documents are read once).
             core::DocumentLimits limits;
             limits.max_update_bytes = settings_.limits.max_document_message_bytes;
-            EventLoop::OwnedDocument fresh{core::DocumentState(limits), {}, 0, {}, 0};
+            EventLoop::OwnedDocument fresh{core::DocumentState(limits), {}, 0, {}, 0, 0};
             try {
                 std::vector<Bytes> stored;
-                for (auto& update : store_->load(document))
+                for (auto& update : store_->load(document)) {
+                    fresh.last_update_id = std::max(fresh.last_update_id, update.id);
                     stored.push_back(std::move(update.data));
+                }
                 if (auto error = fresh.state.load(stored)) {
                     log(LogLevel::error, "document.load_failed",
                         {{"document", document}, {"error", error->message}});
@@ -205,6 +207,9 @@ void Server::store_document_update(EventLoop& owner, const std::string& document
                     if (auto found = documents_now.find(document); found != documents_now.end()) {
                         open = &found->second;
                         open->state.apply(*bytes);
+                        open->last_update_id = std::max(open->last_update_id, result.update_id);
+                        if (open->state.needs_compaction())
+                            compact_document(owner, document);
                     }
                     fan_out_document(document_room(document), update_frames(open, document, *bytes),
                                      connection);
@@ -377,6 +382,38 @@ void Server::document_connections(
         if (const auto it = owner.documents().find(document); it != owner.documents().end())
             counts = it->second.connections_by_format;
         answer(reply_loop, std::move(done), counts);
+    });
+}
+
+}  // namespace huddle::net
+
+namespace huddle::net {
+
+void Server::compact_document(EventLoop& owner, const std::string& document) {
+    auto& doc = owner.documents().at(document);
+    auto compaction = doc.state.compact();
+    if (!compaction) {
+        log(LogLevel::warn, "document.compaction_failed",
+            {{"document", document}, {"error", compaction.error().message}});
+        return;
+    }
+    // The merged state covers exactly the updates up to the last one applied; if the store holds
+    // another count up to that id (another node wrote meanwhile), it refuses and we retry later.
+    auto shared = std::make_shared<core::DocumentState::Compaction>(std::move(*compaction));
+    const std::uint64_t up_to_id = doc.last_update_id;
+    asio::post(maintenance_, [this, &owner, document, shared, up_to_id] {
+        bool stored = false;
+        try {
+            stored = store_->compact(document, up_to_id, shared->replaced, shared->merged);
+        } catch (const std::exception& error) {
+            log(LogLevel::warn, "document.compaction_failed",
+                {{"document", document}, {"error", error.what()}});
+        }
+        asio::post(owner.io(), [&owner, document, shared, stored] {
+            // The document may have left memory meanwhile: it is reloaded from the store anyway.
+            if (auto it = owner.documents().find(document); it != owner.documents().end())
+                it->second.state.finish_compaction(*shared, stored);
+        });
     });
 }
 

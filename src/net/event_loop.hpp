@@ -91,6 +91,8 @@ class EventLoop {
         // By protocol (endpoints::DocumentFormat): an update is encoded for the protocols in use.
         std::array<std::size_t, endpoints::kDocumentFormatCount> connections_by_format{};
         std::int64_t idle_since_ms = 0;  // when the last connection left (steady clock)
+        // Id of the newest stored update in `state`: compaction replaces the updates up to it.
+        std::uint64_t last_update_id = 0;
     };
     std::unordered_map<std::string, OwnedDocument>& documents() { return documents_; }
 

@@ -214,6 +214,9 @@ class Server {
     void store_document_update(EventLoop& owner, const std::string& document, Bytes update,
                                std::uint64_t connection, EventLoop& reply_loop,
                                std::function<void(std::string)> finished);
+    // Merges a document's stored updates into one, off the loop (maintenance thread); the store
+    // replaces them atomically, so a crash at any point loses nothing.
+    void compact_document(EventLoop& owner, const std::string& document);
     void open_store();
     // Runs `task` on the room's owner loop (at once when already there).
     void on_owner(const std::string& room, std::function<void(EventLoop&)> task);

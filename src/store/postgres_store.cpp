@@ -110,7 +110,7 @@ constexpr const char* kTrimAge =
     " AND timestamp_ms < $2";
 
 constexpr const char* kUpdateInsert =
-    "INSERT INTO huddle_document_updates(document, data) VALUES($1, $2)";
+    "INSERT INTO huddle_document_updates(document, data) VALUES($1, $2) RETURNING id";
 constexpr const char* kUpdateInsertWithId =
     "INSERT INTO huddle_document_updates(id, document, data) VALUES($1, $2, $3)";
 constexpr const char* kUpdatesLoad =
@@ -368,10 +368,12 @@ void PostgresStore::execute(Request& request, AppendResult& result) {
                 writer_db_->exec("RELEASE SAVEPOINT request");
             break;
         }
-        case Request::Kind::update:
-            writer_db_->query(kUpdateInsert,
-                              Params().add(request.document).add_bytes(request.data));
+        case Request::Kind::update: {
+            auto inserted = writer_db_->query(
+                kUpdateInsert, Params().add(request.document).add_bytes(request.data));
+            result.update_id = static_cast<std::uint64_t>(inserted.integer(0, 0));
             break;
+        }
         case Request::Kind::task:
             if (request.task)
                 request.task();

@@ -180,9 +180,9 @@ class SqliteStore final : public detail::GroupCommitStore {
     using ReadLease = detail::ConnectionPool<Connection>::Lease;
 
     void write_batch(std::vector<Request>& batch, std::vector<AppendResult>& results) override;
-    void execute(Request& request);
+    void execute(Request& request, AppendResult& result);
     void write_events(const std::vector<RoomEvent>& events);
-    void write_update(const std::string& document, const std::vector<std::uint8_t>& data);
+    std::uint64_t write_update(const std::string& document, const std::vector<std::uint8_t>& data);
     std::int64_t room_id_for_write(std::string_view room, std::uint64_t* last);
     std::optional<std::int64_t> document_id(std::string_view document);
 
@@ -228,7 +228,7 @@ void SqliteStore::write_batch(std::vector<Request>& batch, std::vector<AppendRes
         for (std::size_t i = 0; i < batch.size(); ++i) {
             db.query(kSavepoint).run();
             try {
-                execute(batch[i]);
+                execute(batch[i], results[i]);
                 db.query(kRelease).run();
                 continue;
             } catch (const Refused& refused) {
@@ -268,13 +268,13 @@ void SqliteStore::write_batch(std::vector<Request>& batch, std::vector<AppendRes
     }
 }
 
-void SqliteStore::execute(Request& request) {
+void SqliteStore::execute(Request& request, AppendResult& result) {
     switch (request.kind) {
         case Request::Kind::events:
             write_events(request.events);
             break;
         case Request::Kind::update:
-            write_update(request.document, request.data);
+            result.update_id = write_update(request.document, request.data);
             break;
         case Request::Kind::task:
             if (request.task)
@@ -339,7 +339,8 @@ std::optional<std::int64_t> SqliteStore::document_id(std::string_view document) 
     return std::nullopt;
 }
 
-void SqliteStore::write_update(const std::string& document, const std::vector<std::uint8_t>& data) {
+std::uint64_t SqliteStore::write_update(const std::string& document,
+                                        const std::vector<std::uint8_t>& data) {
     Connection& db = *writer_db_;
     auto id = document_id(document);
     if (!id) {
@@ -347,6 +348,7 @@ void SqliteStore::write_update(const std::string& document, const std::vector<st
         id = sqlite3_last_insert_rowid(db.handle());
     }
     db.query(kUpdateInsert).bind(1, *id).bind_blob(2, data).run();
+    return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db.handle()));
 }
 
 RoomPosition SqliteStore::position(std::string_view room) {

@@ -51,6 +51,8 @@ enum class AppendStatus {
 struct AppendResult {
     AppendStatus status = AppendStatus::ok;
     std::string error;  // human-readable detail when !ok()
+    // append_update(): the id the update got (DocumentStore::load order, compact's up_to_id).
+    std::uint64_t update_id = 0;
 
     bool ok() const { return status == AppendStatus::ok; }
 };

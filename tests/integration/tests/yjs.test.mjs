@@ -384,6 +384,41 @@ describe('yjs documents survive restarts', () => {
     });
 });
 
+describe('documents are compacted in the background', () => {
+    test('250 updates become one stored state plus the newest; content intact after kill -9', async () => {
+        if (SKIP) return;
+        const name = docName('compacted');
+        let srv = await startServer();
+        const listed = async () => (await (await fetch(`http://127.0.0.1:${srv.port}/api/documents`, {
+            headers: { 'X-API-Key': 'huddle-integration-test-api-key' } })).json()).documents.find((d) => d.document === name);
+        const peers = [];
+        try {
+            const a = openPeer(srv, name, await token('alice'), { name: 'A' });
+            peers.push(a);
+            await synced(a);
+            for (let i = 0; i < 250; i++) a.text.insert(a.text.length, `${i % 10}`);
+            const expected = Array.from({ length: 250 }, (_, i) => `${i % 10}`).join('');
+            // every update is stored; more than 200 stored ones are merged into one
+            await waitFor(async () => { const d = await listed(); return d && d.updates < 100; },
+                { timeoutMs: 8000, what: 'the stored updates to be compacted' });
+            const killed = srv;
+            srv = null;
+            await killed.kill9();
+            await closePeers(peers.splice(0));
+            srv = await startServer({ cwd: killed.cwd });
+            const b = openPeer(srv, name, await token('bob'), { name: 'B' });
+            peers.push(b);
+            await synced(b);
+            assert.equal(b.text.toString(), expected, 'content after compaction and kill -9');
+            const after = await listed();
+            assert.ok(after.updates < 100, `loaded from the compacted store: ${after.updates} updates`);
+        } finally {
+            await closePeers(peers);
+            await stopAndCheck(srv);
+        }
+    });
+});
+
 describe('document API', () => {
     let srv;
     before(async () => { if (!SKIP) srv = await startServer(); });

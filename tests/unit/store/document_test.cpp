@@ -49,6 +49,21 @@ TEST_P(Documents, AppendThenLoadInOrder) {
     EXPECT_EQ(data_of(store_->load("other")), (std::vector<Bytes>{{9}}));
 }
 
+TEST_P(Documents, AppendReportsTheIdThatLoadGives) {
+    const AppendResult first = append_update_wait(*store_, "d", {1});
+    const AppendResult other = append_update_wait(*store_, "e", {2});
+    const AppendResult second = append_update_wait(*store_, "d", {3});
+    ASSERT_TRUE(first.ok() && other.ok() && second.ok());
+    const auto updates = store_->load("d");
+    ASSERT_EQ(updates.size(), 2u);
+    EXPECT_EQ(updates[0].id, first.update_id);
+    EXPECT_EQ(updates[1].id, second.update_id);
+    EXPECT_EQ(store_->load("e").at(0).id, other.update_id);
+    // what the server does with it: compact up to the last id it applied
+    EXPECT_TRUE(store_->compact("d", second.update_id, 2, {1, 3}));
+    EXPECT_EQ(data_of(store_->load("d")), (std::vector<Bytes>{{1, 3}}));
+}
+
 TEST_P(Documents, CompactReplacesTheLoadedPrefixAndKeepsLaterUpdates) {
     for (std::uint8_t i = 1; i <= 5; ++i)
         ASSERT_TRUE(append_update_wait(*store_, "d", {i}).ok());

@@ -38,6 +38,9 @@ HUDDLE_BIN="$root/build/asan/huddle" ./tests/integration/run.sh
 step "JavaScript client (real binary, Node clients)"
 ./scripts/test-client.sh "$root/build/asan/huddle"
 
+step "browser tests (demo pages in Debian's chromium, playwright-core)"
+./scripts/test-browser.sh "$root/build/asan/huddle"
+
 step "fuzz targets (${fuzz_seconds}s each, clang + libFuzzer + ASan/UBSan)"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --target fuzz_all -j "$jobs"

@@ -3,8 +3,9 @@
 #
 #   bench/run.sh [-s SCENARIO] [-S SERVERS] [-r RUNS] [-- extra huddle-loadgen options]
 #
-#   -s  fanout (default) | rate | rooms | idle | connect
-#   -S  servers, comma or space separated: huddle,ws,uws,socketio (default: all four)
+#   -s  fanout (default) | rate | rooms | idle | connect | documents
+#   -S  servers, comma or space separated: huddle,ws,uws,socketio (default: all four);
+#       documents (Yjs): huddle,yws,hocuspocus (default: all three; yws = @y/websocket-server)
 #   -r  runs per server (default 3)
 #   --  everything after is passed to huddle-loadgen (e.g. -- --connections 5000 --duration 5)
 #
@@ -15,7 +16,8 @@
 #   HUDDLE_READY_CHECK, HUDDLE_SUBSCRIBE, HUDDLE_PUBLISH  loadgen templates for huddle
 #   LOADGEN_BIN     load generator (default: built here in build/bench-release)
 #   SERVER_CPU      core for the server (default 0); LOADGEN_CPU: core for the loadgen (default 1)
-#   BASE_PORT       huddle on BASE_PORT, ws +1, uws +2, socketio +3 (default 3300)
+#   BASE_PORT       huddle on BASE_PORT, ws +1, uws +2, socketio +3, yws +4, hocuspocus +5
+#                   (default 3300)
 #
 # The server runs on one core (taskset), the loadgen on the other. Each run starts a fresh server.
 # Output: per-run logs and a JSON line per run under bench/results/, a markdown table on stdout.
@@ -31,12 +33,12 @@ LOADGEN_CPU=${LOADGEN_CPU:-1}
 BASE_PORT=${BASE_PORT:-3300}
 HUDDLE_BIN=${HUDDLE_BIN:-$ROOT/build/release/huddle}
 
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while getopts "s:S:r:h" opt; do
     case $opt in
         s) SCENARIO=$OPTARG ;;
-        S) SERVERS=$OPTARG ;;
+        S) SERVERS=$OPTARG; SERVERS_SET=1 ;;
         r) RUNS=$OPTARG ;;
         h) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
@@ -46,7 +48,11 @@ shift $((OPTIND - 1))
 [[ ${1:-} == "--" ]] && shift
 EXTRA=("$@")
 SERVERS=${SERVERS//,/ }
-case $SCENARIO in fanout | rate | rooms | idle | connect) ;; *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;; esac
+case $SCENARIO in fanout | rate | rooms | idle | connect | documents) ;; *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;; esac
+# The document servers speak y-websocket, the others the JSON rooms protocol.
+if [[ $SCENARIO == documents && -z ${SERVERS_SET:-} && $SERVERS == "huddle ws uws socketio" ]]; then
+    SERVERS="huddle yws hocuspocus"
+fi
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
 
@@ -61,7 +67,11 @@ huddle_config_args() {
 start_huddle() {
     local port=$1 args
     mapfile -t args < <(huddle_config_args)
-    (cd "$RUN_DIR" && exec taskset -c "$SERVER_CPU" "$HUDDLE_BIN" "${args[@]}" \
+    # A fresh working directory (so a fresh ./data store) per run: documents and history of an
+    # earlier run must not be loaded into the next one.
+    local work="$RUN_DIR/huddle-$run.work"
+    mkdir -p "$work"
+    (cd "$work" && exec taskset -c "$SERVER_CPU" "$HUDDLE_BIN" "${args[@]}" \
         --port "$port" --threads 1 --host 127.0.0.1) &
     SERVER_PID=$!
 }
@@ -72,6 +82,11 @@ huddle_token() {
 }
 huddle_loadgen_args() {
     local port=$1
+    if [[ $SCENARIO == documents ]]; then
+        # y-websocket at /yjs/<document>; ready when the server answers sync step 1.
+        printf '%s\n' --url "ws://127.0.0.1:$port/yjs/{room}?token={token}" --token "$HUDDLE_TOKEN"
+        return
+    fi
     printf '%s\n' --url "ws://127.0.0.1:$port/ws?token={token}" --token "$HUDDLE_TOKEN" \
         --ready-check "${HUDDLE_READY_CHECK:-\"ok\":true}"
     # The loadgen's default templates are the rooms JSON protocol; override them if needed.
@@ -87,7 +102,12 @@ start_peer() {
 }
 peer_loadgen_args() {
     local name=$1 port=$2
-    if [[ $name == socketio ]]; then
+    if [[ $name == yws ]]; then
+        printf '%s\n' --url "ws://127.0.0.1:$port/yjs/{room}"
+    elif [[ $name == hocuspocus ]]; then
+        # One socket may carry several documents: each message names its document.
+        printf '%s\n' --protocol hocuspocus --url "ws://127.0.0.1:$port/"
+    elif [[ $name == socketio ]]; then
         printf '%s\n' --protocol socketio \
             --url "ws://127.0.0.1:$port/socket.io/?EIO=4&transport=websocket" --ready-check '"ok":true'
     else
@@ -97,7 +117,8 @@ peer_loadgen_args() {
 
 port_of() {
     case $1 in huddle) echo $((BASE_PORT)) ;; ws) echo $((BASE_PORT + 1)) ;;
-        uws) echo $((BASE_PORT + 2)) ;; socketio) echo $((BASE_PORT + 3)) ;; esac
+        uws) echo $((BASE_PORT + 2)) ;; socketio) echo $((BASE_PORT + 3)) ;;
+        yws) echo $((BASE_PORT + 4)) ;; hocuspocus) echo $((BASE_PORT + 5)) ;; esac
 }
 
 # --- Build and install -----------------------------------------------------------------------
@@ -213,9 +234,11 @@ NODE_VERSION=$(node --version 2>/dev/null || echo none)
 log "scenario $SCENARIO, servers: $SERVERS, $RUNS run(s) each; loadgen $LOADGEN"
 log "server on core $SERVER_CPU, loadgen on core $LOADGEN_CPU; results in $RESULTS"
 
-for server in $SERVERS; do
-    port=$(port_of "$server")
-    for run in $(seq 1 "$RUNS"); do
+# Runs outer, servers inner: when other work on the machine comes and goes, it falls on every
+# server alike rather than on whichever ran at that moment.
+for run in $(seq 1 "$RUNS"); do
+    for server in $SERVERS; do
+        port=$(port_of "$server")
         slog="$RUN_DIR/$server-$run.server.log"
         llog="$RUN_DIR/$server-$run.loadgen.log"
         case $server in
@@ -223,6 +246,8 @@ for server in $SERVERS; do
             ws) start_peer ws-server.mjs "$port" >"$slog" 2>&1 ;;
             uws) start_peer uws-server.mjs "$port" >"$slog" 2>&1 ;;
             socketio) start_peer socketio-server.mjs "$port" >"$slog" 2>&1 ;;
+            yws) start_peer yws-server.mjs "$port" >"$slog" 2>&1 ;;
+            hocuspocus) start_peer hocuspocus-server.mjs "$port" >"$slog" 2>&1 ;;
             *) echo "unknown server $server" >&2; exit 2 ;;
         esac
         if ! wait_ready "$port" "$slog"; then

@@ -45,6 +45,19 @@ const figures = {
     ['handshake p99 µs', 'handshake_us.p99', 0],
     ['server CPU % (hold)', 'server_cpu_pct', 1],
   ],
+  documents: [
+    ['updates relayed/s', 'deliveries_per_s', 0],
+    ['updates sent/s', 'publishes_per_s', 0],
+    ['p50 µs', 'latency_us.p50', 0],
+    ['p99 µs', 'latency_us.p99', 0],
+    ['p99.9 µs', 'latency_us.p999', 0],
+    ['server CPU %', 'server_cpu_pct', 0],
+    ['server ns/relay', 'server_cpu_ns_per_delivery', 0],
+    ['loadgen CPU %', 'loadgen_cpu_pct', 0],
+    ['RSS loaded MB', (r) => (r.server_rss_loaded_kb ?? 0) / 1024, 1],
+    ['KB/document', (r) => (r.rss_per_document_bytes ?? 0) / 1024, 1],
+    ['RSS end MB', (r) => (r.server_rss_after_kb ?? 0) / 1024, 1],
+  ],
   connect: [
     ['handshakes/s', 'handshakes_per_s', 0],
     ['p50 µs', 'handshake_us.p50', 0],
@@ -94,7 +107,8 @@ for (const server of servers) {
 }
 
 const r0 = rows[0];
-console.log(`\n### ${scenario}: ${r0.connections} connections, ${r0.rooms} room(s)` +
+const where = scenario === 'documents' ? `${r0.documents} documents × ${r0.editors} editors` : `${r0.rooms} room(s)`;
+console.log(`\n### ${scenario}: ${r0.connections} connections, ${where}` +
   (r0.window ? `, window ${r0.window}` : '') + (r0.rate_target ? `, rate ${r0.rate_target}/s` : '') +
   ` — median (min–max) of the runs; ${file}\n`);
 console.log(lines.join('\n'));

@@ -30,8 +30,8 @@ inline std::uint64_t now_ns() {
 // can tell a message of another room (a routing error) from a gap in its own room.
 inline constexpr std::uint64_t kSeqRoomBase = 1'000'000'000ULL;
 
-enum class Scenario { Fanout, Rate, Rooms, Idle, Connect };
-enum class Protocol { WebSocket, SocketIo };
+enum class Scenario { Fanout, Rate, Rooms, Idle, Connect, Documents };
+enum class Protocol { WebSocket, SocketIo, Hocuspocus };
 enum class CloseMode { Wait, Immediate, Reset };
 
 const char* scenario_name(Scenario s);
@@ -80,6 +80,8 @@ struct Options {
     int rooms = -1;
     double rate = -1;  // scenario default when < 0
     int window = 16;
+    bool window_set = false;  // documents: closed loop (a window per editor) instead of --rate
+    int editors = 10;         // documents: connections per document
     double duration_s = 10;
     double warmup_s = 2;
     int settle_ms = 1000;
@@ -225,6 +227,8 @@ struct Shared {
     std::uint64_t run_start = 0;
     // Messages published so far per room (released before the frame is written).
     std::unique_ptr<std::atomic<std::uint64_t>[]> room_published;
+    // Documents: updates sent so far per editor (by connection index).
+    std::unique_ptr<std::atomic<std::uint64_t>[]> editor_published;
 };
 
 enum class Role : std::uint8_t {
@@ -234,6 +238,7 @@ enum class Role : std::uint8_t {
     Member,      // subscribes and publishes at a fixed rate (rooms)
     Idle,        // subscribes and holds (idle)
     Cycle,       // connect, subscribe, close (connect)
+    Editor,      // documents: syncs, sends Yjs updates and receives the other editors'
 };
 
 struct ConnSpec {

@@ -27,6 +27,18 @@ void on_signal(int) {
     g_interrupted.store(true);
 }
 
+const char* protocol_name(Protocol p) {
+    switch (p) {
+        case Protocol::SocketIo:
+            return "socketio";
+        case Protocol::Hocuspocus:
+            return "hocuspocus";
+        case Protocol::WebSocket:
+            break;
+    }
+    return "ws";
+}
+
 void sleep_ms(int ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
@@ -273,6 +285,19 @@ Plan make_plan(const Options& o) {
                     i % static_cast<std::uint32_t>(o.rooms), Role::Cycle);
             }
             break;
+        case Scenario::Documents: {
+            // A document's editors are consecutive and on one worker: an editor finds the others
+            // of its document by local index.
+            const auto m = static_cast<std::uint32_t>(o.editors);
+            for (std::uint32_t i = 0; i < n; ++i) {
+                const std::uint32_t doc = i / m;
+                add(static_cast<int>(doc % static_cast<std::uint32_t>(t)), i, doc, Role::Editor);
+            }
+            // Every update reaches the other editors of its document.
+            for (auto& r : p.subscribers_per_room)
+                r = m - 1;
+            break;
+        }
     }
     return p;
 }
@@ -357,20 +382,31 @@ int run(int argc, char** argv) {
         std::make_unique<std::atomic<std::uint64_t>[]>(static_cast<std::size_t>(opt.rooms));
     for (int r = 0; r < opt.rooms; ++r)
         shared.room_published[r].store(0);
+    if (opt.scenario == Scenario::Documents) {
+        shared.editor_published = std::make_unique<std::atomic<std::uint64_t>[]>(
+            static_cast<std::size_t>(opt.connections));
+        for (int i = 0; i < opt.connections; ++i)
+            shared.editor_published[i].store(0);
+    }
     shared.run_start = now_ns();
 
+    const bool documents = opt.scenario == Scenario::Documents;
     const bool publishes = opt.scenario == Scenario::Fanout || opt.scenario == Scenario::Rate ||
-                           opt.scenario == Scenario::Rooms;
+                           opt.scenario == Scenario::Rooms || documents;
     std::printf(
         "huddle-loadgen: scenario %s, protocol %s, %d connections, %d room(s), %d thread(s)",
-        scenario_name(opt.scenario), opt.protocol == Protocol::SocketIo ? "socketio" : "ws",
-        plan.total, opt.rooms, opt.threads);
+        scenario_name(opt.scenario), protocol_name(opt.protocol), plan.total, opt.rooms,
+        opt.threads);
     if (opt.scenario == Scenario::Fanout)
         std::printf(", window %d", opt.window);
     if (opt.scenario == Scenario::Rate)
         std::printf(", rate %.0f/s", opt.rate);
     if (opt.scenario == Scenario::Rooms)
         std::printf(", rate %.1f/s per room", opt.rate);
+    if (documents && opt.window_set)
+        std::printf(", %d editors per document, window %d", opt.editors, opt.window);
+    if (documents && !opt.window_set)
+        std::printf(", %d editors per document, %.1f updates/s each", opt.editors, opt.rate);
     std::printf("\n  target %s:%u\n", opt.host.c_str(), opt.port);
     std::fflush(stdout);
 
@@ -488,6 +524,8 @@ int run(int argc, char** argv) {
             srv1 = rss_end;
             cpu1 = self_cpu_s();
         } else {
+            // Documents: every document is loaded (each editor got sync step 2) and empty.
+            rss_after = sample_proc(opt.server_pid);
             shared.publish_start.store(now_ns(), std::memory_order_release);
             set_phase(Phase::Warmup);
             interruptible_sleep(opt.warmup_s, "warmup");
@@ -579,6 +617,13 @@ int run(int argc, char** argv) {
             std::printf("publisher lag behind schedule: max %.1f us\n", us(t.publish_lag_max_ns));
         }
     }
+    if (documents && rss_before.ok && rss_after.ok) {
+        std::printf(
+            "server RSS: before %ld kB, %d documents loaded (%d connections) %ld kB: %ld bytes "
+            "per document with its connections; after the run %ld kB\n",
+            rss_before.rss_kb, opt.rooms, opt.connections, rss_after.rss_kb,
+            (rss_after.rss_kb - rss_before.rss_kb) * 1024 / std::max(1, opt.rooms), srv1.rss_kb);
+    }
     long rss_per_conn = 0;
     if (opt.scenario == Scenario::Idle && rss_before.ok && rss_after.ok && ct.ready > 0) {
         rss_per_conn = (rss_after.rss_kb - rss_before.rss_kb) * 1024 / static_cast<long>(ct.ready);
@@ -626,7 +671,7 @@ int run(int argc, char** argv) {
     Json j;
     j.open();
     j.key("scenario").str(scenario_name(opt.scenario));
-    j.key("protocol").str(opt.protocol == Protocol::SocketIo ? "socketio" : "ws");
+    j.key("protocol").str(protocol_name(opt.protocol));
     j.key("label").str(opt.label);
     j.key("url").str(opt.url);
     j.key("connections").u(total);
@@ -634,8 +679,15 @@ int run(int argc, char** argv) {
     j.key("threads").num(opt.threads);
     if (opt.scenario == Scenario::Fanout)
         j.key("window").num(opt.window);
-    if (opt.scenario == Scenario::Rate || opt.scenario == Scenario::Rooms) {
+    if (opt.scenario == Scenario::Rate || opt.scenario == Scenario::Rooms ||
+        (documents && !opt.window_set)) {
         j.key("rate_target").num(opt.rate);
+    }
+    if (documents) {
+        j.key("documents").num(opt.rooms);
+        j.key("editors").num(opt.editors);
+        if (opt.window_set)
+            j.key("window").num(opt.window);
     }
     j.key("ready").u(ct.ready);
     j.key("failed").u(t.failed);
@@ -698,6 +750,13 @@ int run(int argc, char** argv) {
             j.key("rss_per_conn_bytes").num(static_cast<double>(rss_per_conn));
         } else {
             j.key("server_rss_after_kb").num(static_cast<double>(srv1.rss_kb));
+        }
+        if (documents && rss_before.ok && rss_after.ok) {
+            // Per document loaded (with its editors' connections), before any update.
+            j.key("server_rss_loaded_kb").num(static_cast<double>(rss_after.rss_kb));
+            j.key("rss_per_document_bytes")
+                .num(static_cast<double>((rss_after.rss_kb - rss_before.rss_kb) * 1024 /
+                                         std::max(1, opt.rooms)));
         }
     }
     j.key("interrupted").boolean(g_interrupted.load());

@@ -26,6 +26,8 @@ const char* scenario_name(Scenario s) {
             return "idle";
         case Scenario::Connect:
             return "connect";
+        case Scenario::Documents:
+            return "documents";
     }
     return "?";
 }
@@ -198,13 +200,22 @@ scenarios:
            --shared-room), print "READY <n>", hold for --hold seconds answering pings
   connect  open up to --connections N (default 10000) with --concurrency in flight:
            handshake + subscribe + answer + close; reports handshakes/s
+  documents  --documents N (100) x --editors M (10) connections speaking y-websocket
+           (binary): sync step 1 with an empty state vector, ready on sync step 2, then each
+           editor sends Yjs updates (one string insert into the root type "t", its own client
+           id, the send time as content) at --rate R per editor (10/s), or with --window W
+           keeps W updates not yet seen by the next editor of its document in flight (as fast
+           as the server relays); --url must name the document with {room}, e.g.
+           ws://127.0.0.1:3000/yjs/{room}?token={token} (room prefix bench-doc-)
 
 target and protocol:
   --url URL             ws://host:port/path?query   ({token} and {i} are replaced)
                         default ws://127.0.0.1:3000/ws?token={token}
   --token T             value of {token}
   --header 'Name: v'    extra handshake header (repeatable; {token} {i} replaced)
-  --protocol P          ws (default) | socketio (Engine.IO v4 over WebSocket)
+  --protocol P          ws (default) | socketio (Engine.IO v4 over WebSocket) |
+                        hocuspocus (documents: every message prefixed with the document name,
+                        Auth with --token first; the URL need not name the document)
   --subscribe TEXT      sent once open; {room} {i} {token}
                         default {"action":"subscribe","rooms":["{room}"]}
                         (socketio: 42["subscribe",["{room}"]])
@@ -350,6 +361,7 @@ Options parse_options(int argc, char** argv) {
     bool publish_set = false;
     bool no_subscribe = false;
     bool retries_set = false;
+    bool room_prefix_set = false;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         std::string value;
@@ -384,6 +396,8 @@ Options parse_options(int argc, char** argv) {
                 o.scenario = Scenario::Idle;
             } else if (s == "connect") {
                 o.scenario = Scenario::Connect;
+            } else if (s == "documents") {
+                o.scenario = Scenario::Documents;
             } else {
                 die("unknown scenario " + s);
             }
@@ -393,6 +407,8 @@ Options parse_options(int argc, char** argv) {
                 o.protocol = Protocol::WebSocket;
             } else if (s == "socketio" || s == "socket.io") {
                 o.protocol = Protocol::SocketIo;
+            } else if (s == "hocuspocus") {
+                o.protocol = Protocol::Hocuspocus;
             } else {
                 die("unknown protocol " + s);
             }
@@ -414,6 +430,7 @@ Options parse_options(int argc, char** argv) {
             no_subscribe = true;
         } else if (arg == "--room-prefix") {
             o.room_prefix = next();
+            room_prefix_set = true;
         } else if (arg == "--label") {
             o.label = next();
         } else if (arg == "--connections" || arg == "--subscribers") {
@@ -424,6 +441,11 @@ Options parse_options(int argc, char** argv) {
             o.rate = to_double(arg, next());
         } else if (arg == "--window") {
             o.window = static_cast<int>(to_long(arg, next()));
+            o.window_set = true;
+        } else if (arg == "--documents") {
+            o.rooms = static_cast<int>(to_long(arg, next()));
+        } else if (arg == "--editors") {
+            o.editors = static_cast<int>(to_long(arg, next()));
         } else if (arg == "--duration") {
             o.duration_s = to_double(arg, next());
         } else if (arg == "--warmup") {
@@ -516,6 +538,17 @@ Options parse_options(int argc, char** argv) {
                 o.connections = 10000;
             o.rooms = o.idle_shared_room ? 1 : o.connections;
             break;
+        case Scenario::Documents:
+            if (o.rooms < 0)
+                o.rooms = 100;
+            if (o.editors < 2)
+                die("--editors must be at least 2");
+            o.connections = o.rooms * o.editors;
+            if (o.rate < 0)
+                o.rate = 10;
+            if (!room_prefix_set)
+                o.room_prefix = "bench-doc-";
+            break;
         case Scenario::Connect:
             if (o.connections < 0)
                 o.connections = 10000;
@@ -541,6 +574,13 @@ Options parse_options(int argc, char** argv) {
         die("--threads must be 1..64");
     if (o.concurrency < 1)
         o.concurrency = 1;
+    if (o.protocol == Protocol::Hocuspocus && o.scenario != Scenario::Documents)
+        die("--protocol hocuspocus goes with --scenario documents");
+    if (o.scenario == Scenario::Documents && o.protocol == Protocol::SocketIo)
+        die("documents speak y-websocket or hocuspocus, not socketio");
+    if (o.scenario == Scenario::Documents && !o.window_set && o.rate <= 0)
+        die("--rate must be positive");
+    // Documents speak y-websocket: the templates of the JSON scenarios do not apply.
     const bool publishes = o.scenario == Scenario::Fanout || o.scenario == Scenario::Rate ||
                            o.scenario == Scenario::Rooms;
     if (publishes && o.subscribe.empty())

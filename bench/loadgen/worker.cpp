@@ -10,12 +10,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "loadgen.hpp"
+#include "ywire.hpp"
 
 namespace loadgen {
 
@@ -47,7 +49,7 @@ bool before_ready(State s) {
 }
 
 bool is_subscriber(Role r) {
-    return r == Role::Subscriber || r == Role::Probe;
+    return r == Role::Subscriber || r == Role::Probe || r == Role::Editor;
 }
 
 struct Conn {
@@ -73,6 +75,12 @@ struct Conn {
     std::vector<char> out;   // unsent output
     std::vector<char> frag;  // fragmented message being assembled
     std::size_t out_off = 0;
+    // Documents: per editor of the document (by slot), the last update number seen from it.
+    std::vector<std::uint64_t> seen;
+    std::uint32_t doc_base = 0;   // local index of the document's first editor
+    std::uint64_t ack_floor = 0;  // window reopened after a stall: count this many as seen
+    std::uint64_t progress = 0;   // last time the window moved
+    std::string doc_prefix;       // Hocuspocus: the document name as a varstring, else empty
 };
 
 bool starts_with_ci(const char* p, const char* end, const char* lit) {
@@ -146,6 +154,8 @@ class Worker {
     void on_frame(Conn& c, bool fin, int op, char* p, std::size_t n, std::uint64_t now);
     void on_message(Conn& c, const char* p, std::size_t n, std::uint64_t now);
     void on_data(Conn& c, const char* p, std::size_t n, const char* t, std::uint64_t now);
+    void on_doc_message(Conn& c, const char* p, std::size_t n, std::uint64_t now);
+    void on_doc_update(Conn& c, const ywire::Update& u, std::uint64_t now);
     void on_ws_open(Conn& c, std::uint64_t now);
     void app_open(Conn& c, std::uint64_t now);
     void mark_ready(Conn& c, std::uint64_t now);
@@ -165,6 +175,9 @@ class Worker {
     void pump_window(std::uint64_t now);
     void pump_rate(std::uint64_t now);
     bool publish_one(Conn& c, std::uint64_t now);
+    bool publish_doc(Conn& c, std::uint64_t now);
+    void append_doc_update(Conn& c, std::uint64_t now);
+    void pump_doc_window(std::uint64_t now);
     void housekeeping(std::uint64_t now);
     void begin_shutdown(std::uint64_t now);
 
@@ -218,6 +231,10 @@ class Worker {
 
     // Fixed-rate publishers.
     std::vector<std::uint32_t> rate_pubs_;
+    // Documents with --window: every editor.
+    std::vector<std::uint32_t> window_editors_;
+    bool documents_ = false;
+    std::uint64_t editors_ = 1;
     std::uint64_t rate_k_ = 0;
     double interval_ns_ = 0;
     std::uint64_t next_due_ = UINT64_MAX;
@@ -259,14 +276,27 @@ Worker::Worker(int id, Shared& shared, std::vector<ConnSpec> specs)
         c.room = specs[i].room;
         c.role = specs[i].role;
         queue_.push_back(static_cast<std::uint32_t>(i));
-        if (c.role == Role::Publisher && opt_.scenario == Scenario::Fanout) {
+        if (c.role == Role::Editor) {
+            // A document's editors are consecutive in one worker (see make_plan).
+            const std::uint32_t slot = c.index % static_cast<std::uint32_t>(opt_.editors);
+            c.doc_base = static_cast<std::uint32_t>(i) - slot;
+            c.seen.assign(static_cast<std::size_t>(opt_.editors), 0);
+            if (opt_.window_set) {
+                window_editors_.push_back(static_cast<std::uint32_t>(i));
+            } else {
+                rate_pubs_.push_back(static_cast<std::uint32_t>(i));
+            }
+        } else if (c.role == Role::Publisher && opt_.scenario == Scenario::Fanout) {
             window_pub_ = static_cast<int>(i);
         } else if (c.role == Role::Publisher || c.role == Role::Member) {
             rate_pubs_.push_back(static_cast<std::uint32_t>(i));
         }
     }
+    documents_ = opt_.scenario == Scenario::Documents;
+    editors_ = static_cast<std::uint64_t>(opt_.editors);
     if (!rate_pubs_.empty()) {
-        const double per_pub = opt_.rate;  // rate: the one publisher; rooms: per room
+        // rate: the one publisher; rooms: per room; documents: per editor
+        const double per_pub = opt_.rate;
         interval_ns_ = 1e9 / (per_pub * static_cast<double>(rate_pubs_.size()));
     }
     rbuf_.resize(kRecvBuffer);
@@ -296,6 +326,17 @@ std::uint64_t Worker::missing() const {
     for (const auto& c : conns_) {
         if (!c.was_ready || !is_subscriber(c.role))
             continue;
+        if (c.role == Role::Editor) {
+            std::uint64_t expected = 0;
+            const std::uint64_t first = c.index - c.index % editors_;
+            for (std::uint64_t k = first; k < first + editors_; ++k) {
+                if (k != c.index)
+                    expected += sh_.editor_published[k].load(std::memory_order_acquire);
+            }
+            if (expected > c.unique)
+                total += expected - c.unique;
+            continue;
+        }
         const std::uint64_t published = sh_.room_published[c.room].load(std::memory_order_acquire);
         if (published > c.unique)
             total += published - c.unique;
@@ -326,6 +367,7 @@ void Worker::run() {
         if (publishing) {
             pump_window(now);
             pump_rate(now);
+            pump_doc_window(now);
         }
 
         std::uint64_t wait_ns = 50 * kMs;
@@ -750,6 +792,10 @@ void Worker::on_frame(Conn& c, bool fin, int op, char* p, std::size_t n, std::ui
 }
 
 void Worker::on_message(Conn& c, const char* p, std::size_t n, std::uint64_t now) {
+    if (documents_) {
+        on_doc_message(c, p, n, now);
+        return;
+    }
     if (opt_.protocol == Protocol::SocketIo && n >= 1) {
         switch (p[0]) {
             case '2':  // Engine.IO ping (possibly "2probe")
@@ -861,6 +907,67 @@ void Worker::on_data(Conn& c, const char* p, std::size_t n, const char* t, std::
     }
 }
 
+void Worker::on_doc_message(Conn& c, const char* p, std::size_t n, std::uint64_t now) {
+    ywire::Update u;
+    const bool prefixed = opt_.protocol == Protocol::Hocuspocus;
+    switch (ywire::parse(reinterpret_cast<const std::uint8_t*>(p), n, prefixed, u)) {
+        case ywire::Kind::Update:
+            on_doc_update(c, u, now);
+            return;
+        case ywire::Kind::SyncStep2:
+            if (c.state == State::Subscribing) {
+                mark_ready(c, now);
+                return;
+            }
+            break;
+        default:
+            break;
+    }
+    stats.other_messages.add();
+}
+
+void Worker::on_doc_update(Conn& c, const ywire::Update& u, std::uint64_t now) {
+    stats.received_data.add();
+    const std::uint64_t total = static_cast<std::uint64_t>(opt_.connections);
+    if (u.client < ywire::kClientBase || u.client - ywire::kClientBase >= total ||
+        u.clock % ywire::kContentLength != 0) {
+        stats.unexpected.add();
+        return;
+    }
+    const std::uint64_t from = u.client - ywire::kClientBase;
+    if (from == c.index) {
+        stats.echoes.add();  // the reference server sends an update back to its sender too
+        return;
+    }
+    const std::uint64_t num = u.clock / ywire::kContentLength + 1;
+    if (from / editors_ != c.room ||
+        num > sh_.editor_published[from].load(std::memory_order_acquire) || u.ts < sh_.run_start ||
+        u.ts > now) {
+        stats.unexpected.add();
+        return;
+    }
+    const std::size_t slot = static_cast<std::size_t>(from % editors_);
+    std::uint64_t& last = c.seen[slot];
+    if (num <= last) {
+        stats.out_of_order.add();
+        return;
+    }
+    if (num > last + 1) {
+        stats.gap_events.add();
+        stats.gap_messages.add(num - last - 1);
+    }
+    last = num;
+    ++c.unique;
+    stats.delivered.add();
+    if (now >= win_start_ && now < win_end_) {
+        stats.delivered_window.add();
+        stats.latency.record(now - u.ts);
+    }
+    // The next editor of the document opens the sender's window (see pump_doc_window).
+    if (c.index % editors_ == (slot + 1) % editors_)
+        conns_[c.doc_base + slot].progress = now;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Connection life cycle
 
@@ -874,6 +981,24 @@ void Worker::on_ws_open(Conn& c, std::uint64_t now) {
 }
 
 void Worker::app_open(Conn& c, std::uint64_t now) {
+    if (c.role == Role::Editor) {
+        // As a y-websocket provider does: ask for the whole document; ready on its answer.
+        scratch_.clear();
+        if (opt_.protocol == Protocol::Hocuspocus) {
+            // Allocated once per connection. The server queues the sync until the Auth is done.
+            c.doc_prefix.clear();
+            ywire::append_varstring(c.doc_prefix, opt_.room_prefix + std::to_string(c.room));
+            ywire::append_auth(scratch_, c.doc_prefix, opt_.token.empty() ? "bench" : opt_.token);
+            send_frame(c, 0x2, scratch_.data(), scratch_.size());
+            if (c.fd < 0)
+                return;
+            scratch_.clear();
+        }
+        ywire::append_sync_step1(scratch_, c.doc_prefix);
+        c.state = State::Subscribing;
+        send_frame(c, 0x2, scratch_.data(), scratch_.size());
+        return;
+    }
     const bool subscribes =
         (c.role != Role::Publisher || opt_.publisher_subscribes) && !sub_tpl_.empty();
     if (!subscribes) {
@@ -1154,6 +1279,8 @@ void Worker::pump_window(std::uint64_t now) {
 }
 
 bool Worker::publish_one(Conn& c, std::uint64_t now) {
+    if (c.role == Role::Editor)
+        return publish_doc(c, now);
     if (c.state != State::Ready)
         return false;
     if (c.out.size() - c.out_off > kMaxPending)
@@ -1197,6 +1324,58 @@ void Worker::pump_rate(std::uint64_t now) {
         publish_one(c, now);
     }
     next_due_ = now;
+}
+
+void Worker::append_doc_update(Conn& c, std::uint64_t now) {
+    auto& sent = sh_.editor_published[c.index];
+    const std::uint64_t num = sent.load(std::memory_order_relaxed) + 1;
+    scratch_.clear();
+    ywire::append_update(scratch_, c.doc_prefix, ywire::kClientBase + c.index,
+                         (num - 1) * ywire::kContentLength, now);
+    // Counted before the bytes leave, so a receiver never sees a number not yet published.
+    sent.store(num, std::memory_order_release);
+    sh_.room_published[c.room].fetch_add(1, std::memory_order_release);
+    stats.published.add();
+    if (now >= win_start_ && now < win_end_)
+        stats.published_window.add();
+    append_frame(batch_, 0x2, scratch_.data(), scratch_.size());
+}
+
+bool Worker::publish_doc(Conn& c, std::uint64_t now) {
+    if (c.state != State::Ready || c.out.size() - c.out_off > kMaxPending)
+        return false;
+    batch_.clear();
+    append_doc_update(c, now);
+    send_raw(c, batch_.data(), batch_.size());
+    return true;
+}
+
+// Closed loop: each editor keeps at most --window updates that the next editor of its document
+// has not received yet, so the editors send as fast as the server relays.
+void Worker::pump_doc_window(std::uint64_t now) {
+    const std::uint64_t window = static_cast<std::uint64_t>(opt_.window);
+    for (const std::uint32_t idx : window_editors_) {
+        Conn& c = conns_[idx];
+        if (c.state != State::Ready || c.out.size() > c.out_off)
+            continue;
+        const std::size_t slot = c.index % editors_;
+        const Conn& probe = conns_[c.doc_base + (slot + 1) % editors_];
+        const std::uint64_t sent = sh_.editor_published[c.index].load(std::memory_order_relaxed);
+        const std::uint64_t acked = std::max(probe.seen[slot], c.ack_floor);
+        if (sent - acked >= window) {
+            if (now - c.progress < 1000 * kMs)
+                continue;
+            // Nothing seen for a second: updates were lost. Reopen the window.
+            stats.window_stalls.add();
+            c.ack_floor = sent;
+        }
+        const std::uint64_t credit = window - (sent - std::max(acked, c.ack_floor));
+        batch_.clear();
+        for (std::uint64_t k = 0; k < credit; ++k)
+            append_doc_update(c, now);
+        c.progress = now;
+        send_raw(c, batch_.data(), batch_.size());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

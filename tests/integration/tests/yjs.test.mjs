@@ -128,6 +128,42 @@ describe('yjs documents over y-websocket', () => {
         } finally { await closePeers(a, b); }
     });
 
+    test('four providers edit concurrently while their connections drop and come back: they converge', async () => {
+        const name = docName('churn');
+        const peers = [];
+        try {
+            for (const who of ['alice', 'bob', 'carol', 'dave']) peers.push(openPeer(srv, name, await token(who), { name: who }));
+            await Promise.all(peers.map((p) => synced(p)));
+            const expectedWords = [];
+            for (let round = 0; round < 6; round++) {
+                // one provider loses its connection (no close frame) and edits offline meanwhile
+                const offline = peers[round % peers.length];
+                offline.provider.ws.terminate();
+                for (const [i, p] of peers.entries()) {
+                    for (let k = 0; k < 5; k++) {
+                        const word = `${p.name}${round}.${k};`;
+                        expectedWords.push(word);
+                        p.text.insert(i % 2 === 0 ? 0 : p.text.length, word);
+                    }
+                    p.map.set(`${p.name}-round`, round);
+                }
+                await sleep(20);
+                // the provider reconnects by itself (its backoff is at most 1 s here)
+                await waitFor(() => offline.provider.wsconnected, { timeoutMs: WAIT_MS, what: `${offline.name} reconnected` });
+            }
+            await until('all four converge', () => peers.every((p) => p.text.toString() === peers[0].text.toString()) &&
+                peers[0].text.length === expectedWords.join('').length, peers, 10000);
+            const text = peers[0].text.toString();
+            for (const word of expectedWords) assert.ok(text.includes(word), `${word} is missing`);
+            for (const p of peers) assert.deepEqual(p.map.toJSON(), peers[0].map.toJSON());
+            // what the server stored is the same document
+            const late = openPeer(srv, name, await token('erin'), { name: 'late' });
+            peers.push(late);
+            await synced(late);
+            await until('a late provider gets it all', () => late.text.toString() === text, [late]);
+        } finally { await closePeers(peers); }
+    });
+
     test('a provider joining later gets the whole content in its initial sync', async () => {
         const name = docName('late');
         const a = openPeer(srv, name, await token('alice'), { name: 'A' });
@@ -327,7 +363,75 @@ describe('yjs documents over y-websocket', () => {
         }
         assert.deepEqual(problems, []);
     });
+
+    test('bad input leaves the document intact: garbage update bytes, a bad type byte, truncated varints, a name not allowed', async () => {
+        const name = docName('intact');
+        const a = openPeer(srv, name, await token('alice'), { name: 'A' });
+        try {
+            await synced(a);
+            a.text.insert(0, 'keep me');
+            a.map.set('n', 1);
+            await sleep(100);
+            const tok = await token('mallory');
+            const inputs = [
+                ['garbage update bytes', [0x00, 0x02, 0x05, 0xde, 0xad, 0xbe, 0xef, 0x00]],
+                ['a wrong message type byte', [0x09, 0x00]],
+                ['a truncated varint', [0x00, 0x02, 0xff, 0xff]],
+                ['a sync step 2 with an update that does not decode', [0x00, 0x01, 0x03, 0x01, 0x01, 0x80]],
+            ];
+            for (const [label, bytes] of inputs) {
+                const c = await connect(srv.wsUrl(tok, { path: `/yjs/${name}` }), { name: label });
+                await c.next((m) => m.__binary, WAIT_MS);
+                c.sendBinary(Buffer.from(bytes));
+                const { code } = await c.closed(WAIT_MS);
+                assert.equal(code, 4400, `${label}: close code`);
+            }
+            const refused = await connect(srv.wsUrl(tok, { path: '/yjs/bad%20name' })).catch((e) => e);
+            assert.equal(refused.statusCode, 400, 'a document name not allowed is refused');
+            const b = openPeer(srv, name, await token('bob'), { name: 'B' });
+            try {
+                await synced(b);
+                await until('B gets the intact document', () => b.text.toString() === 'keep me' && b.map.get('n') === 1, [a, b]);
+                b.text.insert(b.text.length, '!');
+                await until('A still collaborates', () => a.text.toString() === 'keep me!', [a, b]);
+            } finally { await closePeers(b); }
+        } finally { await closePeers(a); }
+    });
+
+    test('an update over limits.max_document_message_bytes closes with 1009; the document stays intact', async () => {
+        const small = await startServer({ env: { HUDDLE_LIMITS_MAX_DOCUMENT_MESSAGE_BYTES: '65536' } });
+        const name = docName('limit');
+        const a = openPeer(small, name, await token('alice'), { name: 'A' });
+        try {
+            await synced(a);
+            a.text.insert(0, 'small');
+            await sleep(100);
+            const big = new Y.Doc();
+            big.getText('content').insert(0, 'x'.repeat(100 * 1024));
+            const update = Y.encodeStateAsUpdate(big);
+            const message = Buffer.concat([Buffer.from([0x00, 0x02]), encodeVarUint(update.length), Buffer.from(update)]);
+            const c = await connect(small.wsUrl(await token('mallory'), { path: `/yjs/${name}` }), { name: 'big' });
+            await c.next((m) => m.__binary, WAIT_MS);
+            c.sendBinary(message);
+            assert.equal((await c.closed(WAIT_MS)).code, 1009);
+            const b = openPeer(small, name, await token('bob'), { name: 'B' });
+            try {
+                await synced(b);
+                await until('B gets the document without the refused update', () => b.text.toString() === 'small', [a, b]);
+            } finally { await closePeers(b); }
+        } finally {
+            await closePeers(a);
+            await stopAndCheck(small);
+        }
+    });
 });
+
+function encodeVarUint(n) {
+    const out = [];
+    while (n > 0x7f) { out.push((n & 0x7f) | 0x80); n >>>= 7; }
+    out.push(n);
+    return Buffer.from(out);
+}
 
 describe('yjs documents survive restarts', () => {
     test('acknowledged updates survive SIGTERM and kill -9', async () => {

@@ -21,6 +21,10 @@ step "build (ASan + UBSan)"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
 
+step "build (Release, the binary ./scripts/run.sh runs: GCC -O3 warns differently)"
+cmake --preset release >/dev/null
+cmake --build --preset release --target huddle -j "$jobs"
+
 step "unit tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -293,7 +293,10 @@ void PostgresStore::try_batch(std::vector<Request>& batch, std::vector<AppendRes
     // A request that fails on its own (a database error that is not about the connection)
     // aborts the transaction: it is dropped and the batch tried again without it.
     for (;;) {
-        std::optional<std::size_t> failing;
+        // The request being executed when an error came; kNoRequest outside the loop. (Not an
+        // optional: GCC -O3 warns that it may be used uninitialised.)
+        constexpr std::size_t kNoRequest = static_cast<std::size_t>(-1);
+        std::size_t failing = kNoRequest;
         bool committing = false;
         const std::int64_t number = ++batch_number_;
         try {
@@ -318,7 +321,7 @@ void PostgresStore::try_batch(std::vector<Request>& batch, std::vector<AppendRes
                 results[i] = {};
                 execute(batch[i], results[i]);
             }
-            failing.reset();
+            failing = kNoRequest;
             committing = true;
             writer_db_->exec("COMMIT");
             count_commit();
@@ -336,18 +339,18 @@ void PostgresStore::try_batch(std::vector<Request>& batch, std::vector<AppendRes
                     throw Retry{rollback.what()};
                 }
             }
-            if (error.transient() || !failing)
+            if (error.transient() || failing == kNoRequest)
                 throw Retry{error.what()};
-            dropped[*failing] = true;
-            results[*failing] = {AppendStatus::failed, error.what()};
+            dropped[failing] = true;
+            results[failing] = {AppendStatus::failed, error.what()};
         } catch (const std::exception& error) {
             // Not a database error (a task's own check): drop the request alone.
             if (writer_db_->healthy() && writer_db_->in_transaction())
                 writer_db_->exec("ROLLBACK");
-            if (!failing)
+            if (failing == kNoRequest)
                 throw Retry{error.what()};
-            dropped[*failing] = true;
-            results[*failing] = {AppendStatus::failed, error.what()};
+            dropped[failing] = true;
+            results[failing] = {AppendStatus::failed, error.what()};
         }
     }
 }

@@ -2,9 +2,13 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 
+#include "app/banner.hpp"
+#include "app/check_config.hpp"
+#include "app/help_text.hpp"
 #include "app/token_command.hpp"
 #include "config/config.hpp"
 #include "net/server.hpp"
@@ -18,8 +22,8 @@ using namespace huddle;
 struct CommandLine {
     std::string config_file;
     std::string host;
-    int port = -1;
-    int threads = -1;
+    std::optional<int> port;
+    std::optional<int> threads;
     std::vector<std::string> assignments;
     std::string log_level;
     std::string log_format;
@@ -47,10 +51,10 @@ bool load_settings(const CommandLine& line, config::Settings& settings) {
     add(config::apply_environment(settings));
     if (!line.host.empty())
         add(config::apply_key_value(settings, "server.host", line.host, "--host"));
-    if (line.port >= 0)
-        add(config::apply_key_value(settings, "server.port", std::to_string(line.port), "--port"));
-    if (line.threads >= 0) {
-        add(config::apply_key_value(settings, "server.threads", std::to_string(line.threads),
+    if (line.port)
+        add(config::apply_key_value(settings, "server.port", std::to_string(*line.port), "--port"));
+    if (line.threads) {
+        add(config::apply_key_value(settings, "server.threads", std::to_string(*line.threads),
                                     "--threads"));
     }
     if (!line.log_level.empty())
@@ -60,8 +64,9 @@ bool load_settings(const CommandLine& line, config::Settings& settings) {
     }
     for (const auto& assignment : line.assignments)
         add(config::apply_assignment(settings, assignment, "--set"));
-    if (errors.empty())
-        add(config::validate(settings));
+    // A value with an error was not applied and its default stands in, so validating anyway
+    // reports the remaining problems in the same run instead of one per attempt.
+    add(config::validate(settings));
     report(errors);
     return errors.empty();
 }
@@ -93,73 +98,73 @@ int run_server(const config::Settings& settings) {
     try {
         server.start();
     } catch (const std::exception& error) {
-        std::cerr << "huddle: " << error.what() << "\n";
+        // A driver's message may quote the connection string; the password stays out of logs.
+        std::cerr << "huddle: " << app::scrub_password(error.what(), settings.store.url) << "\n"
+                  << "  data: " << app::data_location(settings) << "\n";
         return 1;
     }
     const bool tls = server.tls_context() != nullptr;
-    const std::string shown_host =
-        settings.server.host == "0.0.0.0" ? "127.0.0.1" : settings.server.host;
-    const std::string base = shown_host + ":" + std::to_string(server.bound_port());
-    std::cout << "Huddle listening on " << (tls ? "https://" : "http://") << base << " with "
-              << server.loop_count() << " event loop(s)\n"
-              << "  WebSocket: " << (tls ? "wss://" : "ws://") << base
-              << settings.server.websocket_path << "?token=TOKEN\n"
-              << "  health:    " << (tls ? "https://" : "http://") << base << "/health\n";
-    if (const std::string token = app::development_token(settings); !token.empty()) {
-        std::cout
-            << "  development token (sub=dev, 24h; the secret is the development default):\n  "
-            << token << "\n";
-    }
+    std::cout << app::startup_banner(
+        settings, {.port = server.bound_port(), .loops = server.loop_count(), .tls = tls});
     std::cout.flush();
-    observability::log(observability::LogLevel::info, "server.listening",
-                       {{"address", base}, {"tls", tls ? "on" : "off"}});
+    observability::log(
+        observability::LogLevel::info, "server.listening",
+        {{"address", settings.server.host + ":" + std::to_string(server.bound_port())},
+         {"tls", tls ? "on" : "off"},
+         {"data", app::data_location(settings)}});
     return server.run_until_signal();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{
-        "Huddle: a real-time collaboration server (rooms, presence, backend API over WebSocket)."};
-    app.set_help_all_flag("--help-all", "Print help for every subcommand");
+    CLI::App app{app::kDescription, "huddle"};
+    app.set_help_all_flag("--help-all", "Print this help and that of every subcommand");
+    app.set_version_flag("--version", "huddle " HUDDLE_VERSION);
     CommandLine line;
     app.add_option("-c,--config", line.config_file, "TOML configuration file (also HUDDLE_CONFIG)");
     app.add_option("--host", line.host, "Address to listen on (server.host)");
     app.add_option("-p,--port", line.port, "Port to listen on (server.port)");
     app.add_option("-t,--threads", line.threads, "Event loops; 0 = one per core (server.threads)");
     app.add_option("--set", line.assignments,
-                   "Any setting as key=value, e.g. --set limits.max_message_bytes=1MiB");
+                   "Any setting as key=value, e.g. --set limits.max_message_bytes=1MiB "
+                   "(repeatable)");
     app.add_option("--log-level", line.log_level, "error, warn, info or debug (log.level)");
-    app.add_option("--log-format", line.log_format, "json, text or auto (log.format)");
+    app.add_option("--log-format", line.log_format,
+                   "auto (text on a terminal, JSON otherwise), json or text (log.format)");
     app.add_flag("--print-config", line.print_config,
-                 "Print the effective settings as TOML and exit");
-    app.footer("Settings (TOML key, environment variable, default):\n" +
-               config::settings_help_text());
+                 "Print the effective settings as TOML (secrets masked) and exit");
 
     app::TokenRequest token_request;
-    CLI::App* token =
-        app.add_subcommand("token", "Mint a development token signed with the configured secret");
-    token->add_option("--sub", token_request.subject, "Subject (user id)")->required();
-    token->add_option("--claim", token_request.claims, "Extra claim key=value (repeatable)");
+    CLI::App* token = app.add_subcommand(
+        "token", "Print a token signed with the configured secret (for development and tests)");
+    token->add_option("--sub", token_request.subject, "Subject: the user id")->required();
+    token->add_option("--claim", token_request.claims,
+                      "Extra claim key=value (repeatable); JSON values keep their type");
     token->add_option("--ttl", token_request.ttl, "Lifetime: 3600, 90s, 15m, 1h, 7d (default 1h)");
+    // The token is signed with the settings, so --config, --set, ... may follow the subcommand.
+    token->fallthrough();
+    token->footer(app::kTokenFooter);
 
     std::string checked_file;
-    CLI::App* check =
-        app.add_subcommand("check-config", "Report every error in a configuration file");
+    CLI::App* check = app.add_subcommand(
+        "check-config", "Report every error in a configuration file, each with its line");
     check->add_option("file", checked_file, "TOML file")->required();
+    check->footer(app::kCheckConfigFooter);
 
-    CLI11_PARSE(app, argc, argv);
+    // Set after the subcommands exist: CLI11 copies a parent's footer into new subcommands.
+    app.footer(std::string(app::kMainFooter) + "\n" + config::settings_help_text());
 
-    if (check->parsed()) {
-        config::Settings settings;
-        auto errors = config::apply_toml_file(settings, checked_file);
-        if (errors.empty())
-            errors = config::validate(settings);
-        report(errors);
-        if (errors.empty())
-            std::cout << checked_file << ": OK\n";
-        return errors.empty() ? 0 : 1;
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        // --help and --version are ParseErrors that exit with 0; usage errors exit with 2, as
+        // configuration errors do.
+        return app.exit(error) == 0 ? 0 : 2;
     }
+
+    if (check->parsed())
+        return app::run_check_config(checked_file);
 
     config::Settings settings;
     if (!load_settings(line, settings))

@@ -526,8 +526,9 @@ void WsSession::leave_all_rooms() {
         handler_->on_close();
         return;
     }
-    std::vector<std::string> rooms;
-    rooms.reserve(memberships_.size());
+    std::vector<std::string> rooms = std::move(joining_rooms_);
+    joining_rooms_.clear();
+    rooms.reserve(rooms.size() + memberships_.size());
     for (const auto& membership : memberships_)
         rooms.push_back(membership.room->name);
     for (const std::string& room : rooms)
@@ -622,18 +623,27 @@ void WsSession::reply(std::string json_text) {
 }
 
 bool WsSession::is_member(std::string_view room) const {
+    // A room whose history join is under way counts: the client was told it is subscribed.
+    return is_joined(room) ||
+           std::find(joining_rooms_.begin(), joining_rooms_.end(), room) != joining_rooms_.end();
+}
+
+bool WsSession::is_joined(std::string_view room) const {
     return std::any_of(memberships_.begin(), memberships_.end(),
                        [room](const auto& membership) { return membership.room->name == room; });
 }
 
 std::size_t WsSession::joined_room_count() const {
     // The private user room is not counted against the limit.
-    return memberships_.size() - (identity_.user_id.empty() ? 0 : 1);
+    return memberships_.size() + joining_rooms_.size() - (identity_.user_id.empty() ? 0 : 1);
 }
 
 void WsSession::join(std::string_view room) {
-    if (!loop_.rooms().join(*this, room))
-        return;
+    if (loop_.rooms().join(*this, room))
+        announce_presence(room);
+}
+
+void WsSession::announce_presence(std::string_view room) {
     Server& server = loop_.server();
     const core::NamespaceSettings& rules = server.rooms_endpoint().namespaces().rules_for(room);
     if (!rules.presence_events)
@@ -656,7 +666,12 @@ void WsSession::join(std::string_view room) {
 }
 
 void WsSession::leave(std::string_view room) {
-    if (!is_member(room))
+    // An unsubscribe during a history join cancels it.
+    if (std::erase(joining_rooms_, room) != 0) {
+        on_leaving(room);
+        return;
+    }
+    if (!is_joined(room))
         return;
     on_leaving(room);
     loop_.rooms().leave(*this, room);
@@ -756,21 +771,24 @@ void WsSession::authorize_rooms(std::vector<RoomCheck> checks, DecisionsDone don
 
 void WsSession::join_with_history(std::string_view room,
                                   std::optional<endpoints::Request::Resume> resume) {
-    std::weak_ptr<WsSession> weak = weak_from_this();
     const std::string name(room);
+    if (is_member(name))
+        return;  // joined, or a join under way: that one replays
+    joining_rooms_.push_back(name);
+    // Present from the subscribe answer on, like in a room without history.
+    announce_presence(name);
     loop_.server().join_with_history(
-        name, std::move(resume), loop_, [weak, name](HistoryJoin join) {
+        name, std::move(resume), loop_, [weak = weak_from_this(), name](HistoryJoin join) {
             auto self = weak.lock();
-            // A second subscribe to the same room that
-            // overtook this one has already replayed.
-            if (!self || self->state_ != State::open || self->is_member(name))
+            if (!self || self->state_ != State::open)
                 return;
-            // The owner sent this after every event up to the
-            // position: replay, then join, and the events after it
-            // arrive through the room.
+            if (std::erase(self->joining_rooms_, name) == 0)
+                return;  // unsubscribed meanwhile
+            // The owner sent this after every event up to the position: replay, then join, and
+            // the events after it arrive through the room.
             for (const std::string& event : join.missed_events)
                 self->enqueue(make_text_frame(event));
-            self->join(name);
+            self->loop_.rooms().join(*self, name);  // presence was announced already
             self->reply(std::move(join.position_message));
         });
 }

@@ -142,6 +142,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     void on_queue_drained();
     void close_for_slow_consumer();
     void leave_all_rooms();
+    bool is_joined(std::string_view room) const;  // a member now (not just joining)
+    // Presence (when the namespace has it) for a room this connection joins.
+    void announce_presence(std::string_view room);
     // Presence and typing bookkeeping when this connection leaves a room.
     void on_leaving(std::string_view room);
     void terminate();
@@ -157,6 +160,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     core::TokenBucket typing_budget_;
     std::vector<std::string> typing_rooms_;
     std::vector<std::pair<std::string, core::TokenBucket>> publish_budgets_;
+    // History rooms whose join (replay, then membership) is under way.
+    std::vector<std::string> joining_rooms_;
 
     std::string partial_;  // bytes of a frame not yet complete
     std::vector<char> tls_read_buffer_;

@@ -547,6 +547,14 @@ void metrics(const SessionPtr& session) {
         gauges.rooms = rooms.size();
         gauges.users = server.unique_users();
         gauges.ready = server.accepting();
+        if (store::Store* store = server.store()) {
+            const store::StoreStats stats = store->stats();
+            gauges.store_commits = stats.commits;
+            gauges.store_appends = stats.appends;
+            gauges.store_failed_appends = stats.failed_appends;
+            gauges.store_queued = stats.queued;
+            gauges.store_realtime_writer = stats.realtime_writer;
+        }
         session->respond(
             200,
             observability::render_prometheus(observability::sum_counters(server.loop_counters()),

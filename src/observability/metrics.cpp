@@ -52,6 +52,17 @@ std::string render_prometheus(const MetricsSnapshot& loops, const ServerCounters
     metric(out, "huddle_rooms", "gauge", "Rooms with at least one member.", gauges.rooms);
     metric(out, "huddle_users", "gauge", "Distinct users connected.", gauges.users);
     metric(out, "huddle_ready", "gauge", "1 while accepting connections.", gauges.ready ? 1 : 0);
+    metric(out, "huddle_store_commits_total", "counter",
+           "Store transactions committed (one fsync each, many appends).", gauges.store_commits);
+    metric(out, "huddle_store_appends_total", "counter",
+           "History events and document updates made durable.", gauges.store_appends);
+    metric(out, "huddle_store_failed_appends_total", "counter",
+           "Appends refused or failed by the store.", gauges.store_failed_appends);
+    metric(out, "huddle_store_queued", "gauge", "Appends waiting for the store's writer.",
+           gauges.store_queued);
+    metric(out, "huddle_store_realtime_writer", "gauge",
+           "1 when the store's writer thread runs with real-time priority (SCHED_FIFO).",
+           gauges.store_realtime_writer ? 1 : 0);
     metric(out, "huddle_connections_total", "counter", "WebSocket connections accepted.",
            get(server.connections_total));
     metric(out, "huddle_messages_in_total", "counter", "Messages received from clients.",

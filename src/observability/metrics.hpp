@@ -61,6 +61,12 @@ struct GaugeValues {
     std::uint64_t rooms = 0;
     std::uint64_t users = 0;
     bool ready = true;
+    // The store's writer (store::StoreStats).
+    std::uint64_t store_commits = 0;
+    std::uint64_t store_appends = 0;
+    std::uint64_t store_failed_appends = 0;
+    std::uint64_t store_queued = 0;
+    bool store_realtime_writer = false;
 };
 
 std::string render_prometheus(const MetricsSnapshot& loops, const ServerCounters& server,

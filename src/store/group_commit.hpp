@@ -112,6 +112,7 @@ class GroupCommitStore : public Store {
     std::atomic<std::uint64_t> commits_{0};
     std::atomic<std::uint64_t> appends_{0};
     std::atomic<std::uint64_t> failed_{0};
+    std::atomic<bool> realtime_writer_{false};
 };
 
 template <class Work>

@@ -168,6 +168,7 @@ struct StoreStats {
     std::uint64_t failed_appends = 0;  // completed with an error (any status but ok)
     std::uint64_t queued = 0;          // requests waiting for the writer now
     std::uint64_t queued_bytes = 0;    // their payload size
+    bool realtime_writer = false;      // the writer thread got SCHED_FIFO (see group_commit.cpp)
 };
 
 // One object serving both interfaces, with lifecycle and figures for /metrics.

@@ -9,6 +9,7 @@ apt_packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev zlib1g-dev nlohmann-json3-dev libcpp-jwt-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libsqlite3-dev libpq-dev postgresql libgtest-dev libgmock-dev libbenchmark-dev
+  libhiredis-dev redis-server  # the Redis broker; the broker tests start their own redis-server
   chromium  # the browser tests of the demo pages (tests/browser) drive it headless
 )
 # Node (for the real-client tests): keep the machine's own if it has one (it brings npm).

@@ -33,6 +33,9 @@ ctest --test-dir build/asan --output-on-failure -j "$jobs"
 step "store tests against PostgreSQL (a private server on loopback)"
 ./scripts/test-postgres.sh build/asan/tests/unit/store_tests
 
+step "broker tests against Redis (a private server on loopback)"
+./scripts/test-redis.sh build/asan/tests/unit/broker_tests
+
 step "Yjs engine against the JavaScript Yjs (differential check)"
 ./tests/yjs-vectors/run.sh build/asan/tests/unit/huddle-yjs-tool
 

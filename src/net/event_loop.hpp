@@ -20,6 +20,7 @@
 #include "endpoints/yws/awareness.hpp"
 #include "net/shared_frame.hpp"
 #include "observability/metrics.hpp"
+#include "store/store.hpp"
 
 namespace huddle::net {
 
@@ -82,6 +83,11 @@ class EventLoop {
         std::deque<std::string> recent_keys;  // idempotency keys not yet certainly stored
     };
     std::unordered_map<std::string, RoomLog>& room_logs() { return room_logs_; }
+    // History appends of this loop's current turn, handed to the store together at its end.
+    std::vector<store::HistoryStore::AppendRequest>& pending_history_appends() {
+        return pending_history_appends_;
+    }
+    bool history_submit_posted = false;
 
     // Yjs documents this loop owns, while they have connections.
     struct OwnedDocument {
@@ -122,6 +128,7 @@ class EventLoop {
     std::unordered_map<std::string, RoomPresence> presence_;
     std::unique_ptr<AccessChecks> access_checks_;
     std::unordered_map<std::string, RoomLog> room_logs_;
+    std::vector<store::HistoryStore::AppendRequest> pending_history_appends_;
     std::unordered_map<std::string, OwnedDocument> documents_;
 };
 

@@ -320,6 +320,23 @@ static EventLoop::RoomLog& load_room_log(EventLoop& owner, store::Store& store,
     return log;
 }
 
+// The appends of one loop turn (e.g. a burst of publishes read together) reach the store in one
+// call: the writer commits them together, and their completions come back together, so the
+// fan-outs they trigger share one flush per connection.
+void Server::queue_history_append(EventLoop& owner, std::vector<store::RoomEvent> events,
+                                  store::AppendCallback done) {
+    owner.pending_history_appends().push_back({std::move(events), std::move(done)});
+    if (owner.history_submit_posted)
+        return;
+    owner.history_submit_posted = true;
+    asio::post(owner.io(), [this, &owner] {
+        owner.history_submit_posted = false;
+        std::vector<store::HistoryStore::AppendRequest> batch;
+        batch.swap(owner.pending_history_appends());
+        store_->append_each(std::move(batch));
+    });
+}
+
 void Server::append_to_history(EventLoop& owner, PublishRequest request,
                                const core::NamespaceSettings& rules) {
     constexpr std::size_t kRecentKeys = 1000;
@@ -347,36 +364,37 @@ void Server::append_to_history(EventLoop& owner, PublishRequest request,
     const std::uint32_t keep = rules.history;
     const std::int64_t max_age = rules.history_max_age_ms;
     // Completions arrive in queue order; posting them to the owner keeps the room's order.
-    store_->append(std::move(events), [this, &owner, pending, text, offset, keep,
-                                       max_age](store::AppendResult result) {
-        asio::post(owner.io(), [this, &owner, pending, text, offset, keep, max_age,
-                                result = std::move(result)]() mutable {
-            if (!result.ok()) {
-                log(LogLevel::error, "history.append_failed",
-                    {{"room", pending->room}, {"error", result.error}});
-                complete(*pending,
-                         {.ok = false, .error = "the event could not be stored: " + result.error});
-                return;
-            }
-            EventLoop::RoomLog& room_log = owner.room_logs()[pending->room];
-            room_log.durable_offset = std::max(room_log.durable_offset, offset);
-            fan_out(pending->room, *text, pending->excluded_connection,
-                    std::move(pending->excluded_users));
-            complete(*pending, {.ok = true, .offset = offset});
-            if (++room_log.appends_since_trim >= 64) {
-                room_log.appends_since_trim = 0;
-                const std::int64_t min_timestamp = max_age > 0 ? wall_ms() - max_age : 0;
-                asio::post(maintenance_, [this, room = pending->room, keep, min_timestamp] {
-                    try {
-                        store_->trim(room, keep, min_timestamp);
-                    } catch (const std::exception& error) {
-                        log(LogLevel::warn, "history.trim_failed",
-                            {{"room", room}, {"error", error.what()}});
-                    }
-                });
-            }
+    queue_history_append(
+        owner, std::move(events),
+        [this, &owner, pending, text, offset, keep, max_age](store::AppendResult result) {
+            asio::post(owner.io(), [this, &owner, pending, text, offset, keep, max_age,
+                                    result = std::move(result)]() mutable {
+                if (!result.ok()) {
+                    log(LogLevel::error, "history.append_failed",
+                        {{"room", pending->room}, {"error", result.error}});
+                    complete(*pending, {.ok = false,
+                                        .error = "the event could not be stored: " + result.error});
+                    return;
+                }
+                EventLoop::RoomLog& room_log = owner.room_logs()[pending->room];
+                room_log.durable_offset = std::max(room_log.durable_offset, offset);
+                fan_out(pending->room, *text, pending->excluded_connection,
+                        std::move(pending->excluded_users));
+                complete(*pending, {.ok = true, .offset = offset});
+                if (++room_log.appends_since_trim >= 64) {
+                    room_log.appends_since_trim = 0;
+                    const std::int64_t min_timestamp = max_age > 0 ? wall_ms() - max_age : 0;
+                    asio::post(maintenance_, [this, room = pending->room, keep, min_timestamp] {
+                        try {
+                            store_->trim(room, keep, min_timestamp);
+                        } catch (const std::exception& error) {
+                            log(LogLevel::warn, "history.trim_failed",
+                                {{"room", room}, {"error", error.what()}});
+                        }
+                    });
+                }
+            });
         });
-    });
 }
 
 void Server::fan_out(const std::string& room, const std::string& text,

@@ -203,6 +203,8 @@ class Server {
     void deliver_from_owner(PublishRequest request);
     void append_to_history(EventLoop& owner, PublishRequest request,
                            const core::NamespaceSettings& rules);
+    void queue_history_append(EventLoop& owner, std::vector<store::RoomEvent> events,
+                              store::AppendCallback done);
     void fan_out(const std::string& room, const std::string& text,
                  std::uint64_t excluded_connection, std::vector<std::string> excluded_users);
     static void complete(PublishRequest& request, PublishOutcome outcome);

@@ -61,28 +61,41 @@ StoreStats GroupCommitStore::stats() const {
 }
 
 void GroupCommitStore::enqueue_append(WriteRequest request) {
-    AppendResult refusal;
+    std::vector<WriteRequest> one;
+    one.push_back(std::move(request));
+    enqueue_appends(std::move(one));
+}
+
+void GroupCommitStore::enqueue_appends(std::vector<WriteRequest> requests) {
+    std::vector<std::pair<WriteRequest, AppendResult>> refused;
+    bool queued = false;
     {
         std::lock_guard lock(queue_mutex_);
-        if (closing_) {
-            refusal = {AppendStatus::closed, "store is closed"};
-        } else if (pending_requests_ + 1 > limits_.max_queued_requests ||
-                   (pending_bytes_ + request.bytes > limits_.max_queued_bytes &&
-                    pending_requests_ > 0)) {
-            refusal = {AppendStatus::queue_full, "store write queue is full"};
-        } else {
-            ++pending_requests_;
-            pending_bytes_ += request.bytes;
-            queue_.push_back(std::move(request));
+        for (WriteRequest& request : requests) {
+            AppendResult refusal;
+            if (closing_) {
+                refusal = {AppendStatus::closed, "store is closed"};
+            } else if (pending_requests_ + 1 > limits_.max_queued_requests ||
+                       (pending_bytes_ + request.bytes > limits_.max_queued_bytes &&
+                        pending_requests_ > 0)) {
+                refusal = {AppendStatus::queue_full, "store write queue is full"};
+            } else {
+                ++pending_requests_;
+                pending_bytes_ += request.bytes;
+                queue_.push_back(std::move(request));
+                queued = true;
+                continue;
+            }
+            refused.emplace_back(std::move(request), std::move(refusal));
         }
     }
-    if (refusal.ok()) {
+    if (queued)
         queue_cv_.notify_one();
-        return;
+    for (auto& [request, refusal] : refused) {
+        failed_.fetch_add(1, std::memory_order_relaxed);
+        if (request.done)
+            request.done(std::move(refusal));
     }
-    failed_.fetch_add(1, std::memory_order_relaxed);
-    if (request.done)
-        request.done(std::move(refusal));
 }
 
 void GroupCommitStore::enqueue_task(WriteRequest request) {
@@ -96,7 +109,9 @@ void GroupCommitStore::enqueue_task(WriteRequest request) {
     queue_cv_.notify_one();
 }
 
-void GroupCommitStore::append(std::vector<RoomEvent> events, AppendCallback done) {
+namespace {
+
+WriteRequest events_request(std::vector<RoomEvent> events, AppendCallback done) {
     WriteRequest request;
     request.kind = WriteRequest::Kind::events;
     for (const auto& e : events)
@@ -104,7 +119,21 @@ void GroupCommitStore::append(std::vector<RoomEvent> events, AppendCallback done
             sizeof(RoomEvent) + e.room.size() + e.idempotency_key.size() + e.event_json.size();
     request.events = std::move(events);
     request.done = std::move(done);
-    enqueue_append(std::move(request));
+    return request;
+}
+
+}  // namespace
+
+void GroupCommitStore::append(std::vector<RoomEvent> events, AppendCallback done) {
+    enqueue_append(events_request(std::move(events), std::move(done)));
+}
+
+void GroupCommitStore::append_each(std::vector<AppendRequest> requests) {
+    std::vector<WriteRequest> writes;
+    writes.reserve(requests.size());
+    for (AppendRequest& request : requests)
+        writes.push_back(events_request(std::move(request.events), std::move(request.done)));
+    enqueue_appends(std::move(writes));
 }
 
 void GroupCommitStore::append_update(std::string_view document, std::vector<std::uint8_t> update,

@@ -66,6 +66,7 @@ inline Refused duplicate_key(const RoomEvent& event) {
 class GroupCommitStore : public Store {
   public:
     void append(std::vector<RoomEvent> events, AppendCallback done) final;
+    void append_each(std::vector<AppendRequest> requests) final;
     void append_update(std::string_view document, std::vector<std::uint8_t> update,
                        AppendCallback done) final;
     void flush() final;
@@ -94,6 +95,9 @@ class GroupCommitStore : public Store {
 
   private:
     void enqueue_append(WriteRequest request);
+    // Queues the requests that fit under one lock, wakes the writer once, then completes the
+    // refused ones (queue full, closed) in order.
+    void enqueue_appends(std::vector<WriteRequest> requests);
     void enqueue_task(WriteRequest request);
     void writer_loop();
     void complete(std::vector<WriteRequest>& batch, std::vector<AppendResult>& results);

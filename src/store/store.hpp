@@ -94,6 +94,15 @@ class HistoryStore {
     // writer thread, after the events are durable (or with the error).
     virtual void append(std::vector<RoomEvent> events, AppendCallback done) = 0;
 
+    // Several independent appends at once: each is stored or refused on its own, exactly as by
+    // append(), in the order given. Queued together, so that the writer commits them in one
+    // transaction instead of waking up for the first one alone.
+    struct AppendRequest {
+        std::vector<RoomEvent> events;
+        AppendCallback done;
+    };
+    virtual void append_each(std::vector<AppendRequest> requests) = 0;
+
     // The room's epoch and last offset; creates the epoch (durably) if the room has none.
     virtual RoomPosition position(std::string_view room) = 0;
 

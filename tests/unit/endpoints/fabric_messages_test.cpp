@@ -1,7 +1,7 @@
 #include "endpoints/fabric_messages.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace huddle::endpoints::fabric {
 namespace {
@@ -20,9 +20,9 @@ TEST(FabricMessages, UpdateNeedsBase64Bytes) {
     Message update = parse_message(R"({"type":"update","update":"AAA="})", "d", "c");
     EXPECT_EQ(update.kind, Kind::update);
     EXPECT_EQ(update.bytes, (std::vector<std::uint8_t>{0, 0}));
-    for (const char* bad : {R"({"type":"update"})", R"({"type":"update","update":""})",
-                            R"({"type":"update","update":[1,2]})",
-                            R"({"type":"update","update":"%%%="})"}) {
+    for (const char* bad :
+         {R"({"type":"update"})", R"({"type":"update","update":""})",
+          R"({"type":"update","update":[1,2]})", R"({"type":"update","update":"%%%="})"}) {
         const Message message = parse_message(bad, "d", "c");
         EXPECT_EQ(message.kind, Kind::invalid) << bad;
         EXPECT_NE(message.error, "") << bad;
@@ -44,8 +44,8 @@ TEST(FabricMessages, RelayedMessagesCarryTheServersIdentityOfTheSender) {
 }
 
 TEST(FabricMessages, BadInputIsRefusedWithAReason) {
-    for (const char* bad : {"", "not json", "[]", R"({"type":5})", R"({"type":"unknown"})",
-                            R"({"no":"type"})"}) {
+    for (const char* bad :
+         {"", "not json", "[]", R"({"type":5})", R"({"type":"unknown"})", R"({"no":"type"})"}) {
         const Message message = parse_message(bad, "d", "c");
         EXPECT_EQ(message.kind, Kind::invalid) << bad;
         EXPECT_NE(message.error, "") << bad;

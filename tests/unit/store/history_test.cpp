@@ -95,6 +95,34 @@ TEST_P(History, AFailedRequestWritesNothingAndOthersInTheGroupSucceed) {
     EXPECT_EQ(store_->position("r").last_offset, 3u);
 }
 
+TEST_P(History, AppendEachQueuesIndependentAppendsInOneTransaction) {
+    ASSERT_TRUE(append_wait(*store_, {make_event("r", 1)}).ok());
+    const std::uint64_t commits_before = store_->stats().commits;
+    std::vector<int> completed;
+    std::vector<AppendStatus> statuses(4);
+    std::promise<void> all_done;
+    std::vector<HistoryStore::AppendRequest> requests;
+    const auto record = [&](int i) {
+        return [&, i](AppendResult r) {
+            completed.push_back(i);
+            statuses[i] = r.status;
+            if (completed.size() == 4)
+                all_done.set_value();
+        };
+    };
+    requests.push_back({{make_event("r", 2)}, record(0)});
+    requests.push_back({{make_event("r", 2)}, record(1)});  // offset conflict: refused alone
+    requests.push_back({{make_event("other", 1)}, record(2)});
+    requests.push_back({{make_event("r", 3)}, record(3)});
+    store_->append_each(std::move(requests));
+    all_done.get_future().get();
+    EXPECT_EQ(completed, (std::vector<int>{0, 1, 2, 3}));
+    EXPECT_EQ(statuses, (std::vector<AppendStatus>{AppendStatus::ok, AppendStatus::offset_conflict,
+                                                   AppendStatus::ok, AppendStatus::ok}));
+    EXPECT_EQ(offsets_of(store_->read_after("r", 0, 10)), (std::vector<std::uint64_t>{1, 2, 3}));
+    EXPECT_EQ(store_->stats().commits - commits_before, 1u) << "queued together, committed once";
+}
+
 TEST_P(History, IdempotencyKeyLookupAndDuplicateRefused) {
     ASSERT_TRUE(append_wait(*store_, {make_event("r", 1, 10, "k1"), make_event("r", 2, 11)}).ok());
     const auto found = store_->find_by_idempotency_key("r", "k1");

@@ -107,4 +107,23 @@ describe('examples', () => {
             backend.close();
         }
     });
+
+    test('yjs-document.mjs: two stock y-websocket providers edit one document, cursors included', { timeout: 20000 }, async () => {
+        const srv = await startServer({ config: CONFIG });
+        servers.push(srv);
+        const document = `notes/example-${process.pid}`;
+        const run = runExample('yjs-document.mjs', [`ws://127.0.0.1:${srv.port}`, await token('ada'), document]);
+        children.push(run.child);
+        assert.equal(await run.exited, 0, run.err);
+        assert.deepEqual(run.out, [
+            'bob reads: Hello from ada (0 characters were there)',
+            'bob sees: ada, bob',
+        ]);
+        // the server stored it: the backend reads the document back
+        const res = await fetch(`http://127.0.0.1:${srv.port}/api/documents/${encodeURIComponent(document)}/state`, {
+            headers: { 'X-API-Key': 'huddle-integration-test-api-key' },
+        });
+        assert.equal(res.status, 200);
+        assert.ok(Buffer.from(await res.arrayBuffer()).includes(Buffer.from('Hello from ada')));
+    });
 });

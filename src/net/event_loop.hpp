@@ -19,6 +19,7 @@
 #include "core/room_registry.hpp"
 #include "endpoints/yws/awareness.hpp"
 #include "net/shared_frame.hpp"
+#include "net/store_batch.hpp"
 #include "observability/metrics.hpp"
 #include "store/store.hpp"
 
@@ -83,11 +84,9 @@ class EventLoop {
         std::deque<std::string> recent_keys;  // idempotency keys not yet certainly stored
     };
     std::unordered_map<std::string, RoomLog>& room_logs() { return room_logs_; }
-    // History appends of this loop's current turn, handed to the store together at its end.
-    std::vector<store::HistoryStore::AppendRequest>& pending_history_appends() {
-        return pending_history_appends_;
-    }
-    bool history_submit_posted = false;
+    // History appends of this loop's current turn, handed to the store together
+    // (net/store_batch.hpp).
+    StoreBatch<store::HistoryStore::AppendRequest>& history_batch() { return history_batch_; }
 
     // Yjs documents this loop owns, while they have connections.
     struct OwnedDocument {
@@ -128,7 +127,7 @@ class EventLoop {
     std::unordered_map<std::string, RoomPresence> presence_;
     std::unique_ptr<AccessChecks> access_checks_;
     std::unordered_map<std::string, RoomLog> room_logs_;
-    std::vector<store::HistoryStore::AppendRequest> pending_history_appends_;
+    StoreBatch<store::HistoryStore::AppendRequest> history_batch_;
     std::unordered_map<std::string, OwnedDocument> documents_;
 };
 

@@ -320,21 +320,12 @@ static EventLoop::RoomLog& load_room_log(EventLoop& owner, store::Store& store,
     return log;
 }
 
-// The appends of one loop turn (e.g. a burst of publishes read together) reach the store in one
-// call: the writer commits them together, and their completions come back together, so the
-// fan-outs they trigger share one flush per connection.
 void Server::queue_history_append(EventLoop& owner, std::vector<store::RoomEvent> events,
                                   store::AppendCallback done) {
-    owner.pending_history_appends().push_back({std::move(events), std::move(done)});
-    if (owner.history_submit_posted)
-        return;
-    owner.history_submit_posted = true;
-    asio::post(owner.io(), [this, &owner] {
-        owner.history_submit_posted = false;
-        std::vector<store::HistoryStore::AppendRequest> batch;
-        batch.swap(owner.pending_history_appends());
-        store_->append_each(std::move(batch));
-    });
+    add_to_store_batch(owner.io(), owner.history_batch(), {std::move(events), std::move(done)},
+                       [this](std::vector<store::HistoryStore::AppendRequest> requests) {
+                           store_->append_each(std::move(requests));
+                       });
 }
 
 void Server::append_to_history(EventLoop& owner, PublishRequest request,

@@ -358,6 +358,11 @@ std::vector<SettingDescriptor> build_table() {
                          "failover) before they fail",
                          {.range = {100, kHour}}));
 
+    // broker
+    t.push_back(describe("broker.url", T::string, &S::broker, &BrokerSettings::url,
+                         "redis://host:port[/db]: every node with the same URL serves the same "
+                         "rooms (cross-node delivery, history offsets); empty = one node"));
+
     // webhooks
     t.push_back(describe("webhooks.timeout", T::duration, &S::webhooks, &WebhookSettings::timeout,
                          "How long a call to the app's backend may take before it counts as failed",

@@ -70,6 +70,12 @@ struct StoreSettings {
     std::chrono::milliseconds reconnect_timeout{30'000};
 };
 
+// Several nodes acting as one through a broker (docs/scaling.md).
+struct BrokerSettings {
+    // redis://host:port[/db] joins the cluster of every node with the same URL; empty = one node.
+    std::string url;
+};
+
 // Calls from Huddle to the app's backend: the webhook access rule and online/offline notices.
 struct WebhookSettings {
     std::chrono::milliseconds timeout{2'000};
@@ -112,6 +118,7 @@ struct Settings {
     ApiSettings api;
     WebhookSettings webhooks;
     StoreSettings store;
+    BrokerSettings broker;
     DocumentSettings documents;
     LimitSettings limits;
     HeartbeatSettings heartbeat;

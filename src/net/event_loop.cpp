@@ -22,6 +22,37 @@ constexpr std::size_t kReadBufferBytes = 64 * 1024;
 constexpr std::int64_t kAdmissionCleanupEveryMs = 30'000;
 }  // namespace
 
+bool LoopRooms::join(WsSession& member, std::string_view room) {
+    const bool existed = !on_change || find(room) != nullptr;
+    const bool joined = RoomRegistry::join(member, room);
+    if (joined && !existed)
+        on_change(room, true);
+    return joined;
+}
+
+bool LoopRooms::leave(WsSession& member, std::string_view room) {
+    const bool left = RoomRegistry::leave(member, room);
+    if (left && on_change && find(room) == nullptr)
+        on_change(room, false);
+    return left;
+}
+
+void LoopRooms::leave_all(WsSession& member) {
+    if (!on_change) {
+        RoomRegistry::leave_all(member);
+        return;
+    }
+    std::vector<std::string> names;
+    names.reserve(member.memberships().size());
+    for (const auto& membership : member.memberships())
+        names.push_back(membership.room->name);
+    RoomRegistry::leave_all(member);
+    for (const auto& name : names) {
+        if (find(name) == nullptr)
+            on_change(name, false);
+    }
+}
+
 EventLoop::EventLoop(Server& server, unsigned index)
     : server_(server),
       index_(index),

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,6 +30,17 @@ class AccessChecks;
 class Server;
 class WsSession;
 
+// The loop's rooms, telling `on_change` (when set) when a room gets its first member on this loop
+// or loses its last one: a cluster node subscribes to exactly the rooms its loops hold.
+class LoopRooms : public core::RoomRegistry<WsSession> {
+  public:
+    std::function<void(std::string_view room, bool exists)> on_change;
+
+    bool join(WsSession& member, std::string_view room);
+    bool leave(WsSession& member, std::string_view room);
+    void leave_all(WsSession& member);
+};
+
 class EventLoop {
   public:
     EventLoop(Server& server, unsigned index);
@@ -37,7 +49,7 @@ class EventLoop {
     boost::asio::io_context& io() { return io_; }
     unsigned index() const { return index_; }
     Server& server() { return server_; }
-    core::RoomRegistry<WsSession>& rooms() { return rooms_; }
+    LoopRooms& rooms() { return rooms_; }
     AccessChecks& access_checks() { return *access_checks_; }
     observability::LoopCounters& counters() { return counters_; }
     bool on_this_thread() const { return std::this_thread::get_id() == thread_id_; }
@@ -117,7 +129,7 @@ class EventLoop {
     boost::asio::steady_timer sweep_timer_;
     std::thread thread_;
     std::thread::id thread_id_;
-    core::RoomRegistry<WsSession> rooms_;
+    LoopRooms rooms_;
     observability::LoopCounters counters_;
     std::vector<char> read_buffer_;
     std::vector<WsSession*> sessions_;

@@ -13,6 +13,7 @@
 #include "endpoints/fabric_messages.hpp"
 #include "endpoints/json_checks.hpp"
 #include "endpoints/json_text.hpp"
+#include "net/cluster.hpp"
 #include "net/demo_token.hpp"
 #include "net/event_loop.hpp"
 #include "net/server.hpp"
@@ -555,11 +556,11 @@ void metrics(const SessionPtr& session) {
             gauges.store_queued = stats.queued;
             gauges.store_realtime_writer = stats.realtime_writer;
         }
-        session->respond(
-            200,
-            observability::render_prometheus(observability::sum_counters(server.loop_counters()),
-                                             server.counters(), gauges),
-            "text/plain; version=0.0.4");
+        std::string text = observability::render_prometheus(
+            observability::sum_counters(server.loop_counters()), server.counters(), gauges);
+        if (const Cluster* cluster = server.cluster())
+            text += cluster->metrics_text();
+        session->respond(200, std::move(text), "text/plain; version=0.0.4");
     });
 }
 
@@ -586,8 +587,16 @@ void route_http_request(const SessionPtr& session, const HttpRequest& request) {
     };
 
     if (path == "/health") {
-        if (only(http::verb::get))
-            session->respond(200, "{\"status\":\"ok\"}");
+        if (!only(http::verb::get))
+            return;
+        if (const Cluster* cluster = server.cluster()) {
+            // Still 200 when the broker is away: the node serves its local rooms meanwhile.
+            const bool connected = cluster->state() == broker::BrokerState::connected;
+            session->respond(200, std::string("{\"status\":\"") + (connected ? "ok" : "degraded") +
+                                      "\",\"broker\":" + cluster->health_json() + "}");
+            return;
+        }
+        session->respond(200, "{\"status\":\"ok\"}");
         return;
     }
     if (path == "/ready") {

@@ -19,6 +19,7 @@
 #include "endpoints/json_text.hpp"
 #include "endpoints/rooms_messages.hpp"
 #include "net/clock.hpp"
+#include "net/cluster.hpp"
 #include "net/event_loop.hpp"
 #include "net/loop_gather.hpp"
 #include "net/presence_notifier.hpp"
@@ -95,6 +96,8 @@ Server::~Server() {
         loop->stop();
     for (auto& loop : loops_)
         loop->join();
+    if (cluster_)
+        cluster_->stop();
     maintenance_.join();
     // Before the loops are destroyed: closing completes queued appends, which post to them.
     if (store_)
@@ -151,6 +154,16 @@ void Server::start() {
                                      error.code().message());
         }
     }
+    if (!settings_.broker.url.empty()) {
+        cluster_ = std::make_unique<Cluster>(*this, settings_.broker.url);
+        for (auto& loop : loops_) {
+            loop->rooms().on_change = [cluster = cluster_.get()](std::string_view room,
+                                                                 bool exists) {
+                cluster->room_changed(std::string(room), exists);
+            };
+        }
+        cluster_->start();
+    }
     accepting_ = true;
     if (!settings_.webhooks.presence_url.empty()) {
         presence_notifier_ = std::make_unique<PresenceNotifier>(*loops_.front());
@@ -192,6 +205,8 @@ void Server::shutdown() {
         loop->stop();
     for (auto& loop : loops_)
         loop->join();
+    if (cluster_)
+        cluster_->stop();
     maintenance_.join();
     if (store_)
         store_->close();  // writes and completes everything queued
@@ -268,6 +283,10 @@ void Server::publish(std::string room, std::string type, std::string payload_jso
 }
 
 void Server::publish(PublishRequest request) {
+    if (cluster_) {
+        cluster_->publish(std::move(request));
+        return;
+    }
     EventLoop& owner = owner_of(request.room);
     if (owner.on_this_thread()) {
         deliver_from_owner(std::move(request));
@@ -414,6 +433,10 @@ void Server::fan_out(const std::string& room, const std::string& text,
 
 void Server::join_with_history(std::string room, std::optional<endpoints::Request::Resume> resume,
                                EventLoop& reply_loop, std::function<void(HistoryJoin)> done) {
+    if (cluster_) {
+        cluster_->join_history(std::move(room), std::move(resume), reply_loop, std::move(done));
+        return;
+    }
     constexpr std::uint64_t kMaxReplay = 10'000;
     on_owner(room, [this, room, resume = std::move(resume), &reply_loop,
                     done = std::move(done)](EventLoop& owner) mutable {
@@ -537,6 +560,16 @@ void Server::presence_list(std::string room, EventLoop& reply_loop,
 
 void Server::remove_user_from_rooms(std::string user, std::string pattern, std::string reason,
                                     EventLoop& reply_loop, std::function<void(std::size_t)> done) {
+    // Other nodes do their part; the count is this node's.
+    if (cluster_)
+        cluster_->broadcast({.kind = "remove", .user = user, .pattern = pattern, .reason = reason});
+    remove_user_from_rooms_here(std::move(user), std::move(pattern), std::move(reason), reply_loop,
+                                std::move(done));
+}
+
+void Server::remove_user_from_rooms_here(std::string user, std::string pattern, std::string reason,
+                                         EventLoop& reply_loop,
+                                         std::function<void(std::size_t)> done) {
     const std::string user_room = "user:" + user;
     gather_from_loops<std::size_t>(
         loops_, reply_loop,
@@ -589,6 +622,13 @@ void Server::count_rooms(EventLoop& reply_loop, std::function<void(std::vector<R
 
 void Server::disconnect_user(std::string user, std::uint16_t code, std::string reason,
                              EventLoop& reply_loop, std::function<void(std::size_t)> done) {
+    if (cluster_)
+        cluster_->broadcast({.kind = "disconnect", .user = user, .code = code, .reason = reason});
+    disconnect_user_here(std::move(user), code, std::move(reason), reply_loop, std::move(done));
+}
+
+void Server::disconnect_user_here(std::string user, std::uint16_t code, std::string reason,
+                                  EventLoop& reply_loop, std::function<void(std::size_t)> done) {
     const std::string room = "user:" + user;
     gather_from_loops<std::size_t>(
         loops_, reply_loop,

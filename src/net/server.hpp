@@ -26,6 +26,7 @@
 
 namespace huddle::net {
 
+class Cluster;
 class EventLoop;
 class PresenceNotifier;
 
@@ -110,6 +111,8 @@ class Server {
     void join_with_history(std::string room, std::optional<endpoints::Request::Resume> resume,
                            EventLoop& reply_loop, std::function<void(HistoryJoin)> done);
     store::Store* store() { return store_.get(); }
+    // Null unless broker.url is set.
+    const Cluster* cluster() const { return cluster_.get(); }
 
     // Yjs documents (y-websocket at /yjs/<name>), kept by the document's owner loop: its state,
     // its awareness, its connections. Every `done` runs on `reply_loop`.
@@ -199,6 +202,12 @@ class Server {
     std::vector<const observability::LoopCounters*> loop_counters() const;
 
   private:
+    friend class Cluster;
+    // This node's part of disconnect_user / remove_user_from_rooms.
+    void disconnect_user_here(std::string user, std::uint16_t code, std::string reason,
+                              EventLoop& reply_loop, std::function<void(std::size_t)> done);
+    void remove_user_from_rooms_here(std::string user, std::string pattern, std::string reason,
+                                     EventLoop& reply_loop, std::function<void(std::size_t)> done);
     EventLoop& owner_of(std::string_view room);
     void deliver_from_owner(PublishRequest request);
     void append_to_history(EventLoop& owner, PublishRequest request,
@@ -241,6 +250,8 @@ class Server {
     std::unique_ptr<store::Store> store_;
     // Store work that waits for a commit (trimming) runs here, never on an event loop.
     boost::asio::thread_pool maintenance_{1};
+    // Before the loops: its thread posts to them and is stopped after them.
+    std::unique_ptr<Cluster> cluster_;
     std::vector<std::unique_ptr<EventLoop>> loops_;
     // When webhooks.presence_url is set. Declared after the loops: its timer goes first.
     std::unique_ptr<PresenceNotifier> presence_notifier_;

@@ -1,0 +1,117 @@
+// The node's side of a cluster (broker.url set; docs/scaling.md): room traffic, history offsets
+// and node commands go through the broker, which runs on its own thread with its own io_context.
+//
+// Rooms: the node subscribes to a room while some loop has members of it (or a history join is
+// under way) and unsubscribes when the last one leaves. Every event of a room, the node's own
+// included, comes back through the subscription and is fanned out from this thread, so every node
+// delivers a room's events in the broker's order. History rooms: the broker gives offsets and
+// keeps the history; a join reads it there, so a client recovers on any node.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "broker/broker.hpp"
+#include "endpoints/cluster_message.hpp"
+#include "endpoints/rooms_endpoint.hpp"
+
+namespace huddle::net {
+
+using endpoints::ClusterCommand;
+using endpoints::ClusterEvent;
+using endpoints::decode_cluster_command;
+using endpoints::decode_cluster_event;
+using endpoints::encode_cluster_command;
+using endpoints::encode_cluster_event;
+
+class EventLoop;
+class Server;
+struct HistoryJoin;
+struct PublishRequest;
+
+class Cluster {
+  public:
+    // Throws std::runtime_error for an unusable URL.
+    Cluster(Server& server, const std::string& url);
+    ~Cluster();
+    Cluster(const Cluster&) = delete;
+    Cluster& operator=(const Cluster&) = delete;
+
+    void start();
+    // Closes the broker and joins the thread. Idempotent.
+    void stop();
+
+    // Any thread. A loop's room appeared (first member there) or emptied.
+    void room_changed(std::string room, bool exists);
+    void publish(PublishRequest request);
+    void join_history(std::string room, std::optional<endpoints::Request::Resume> resume,
+                      EventLoop& reply_loop, std::function<void(HistoryJoin)> done);
+    // To every other node; the caller does the local part itself.
+    void broadcast(const ClusterCommand& command);
+
+    // Any thread: for /health and /metrics.
+    broker::BrokerState state() const { return broker_->state(); }
+    const std::string& node_id() const { return broker_->node_id(); }
+    std::string health_json() const;
+    std::string metrics_text() const;
+
+  private:
+    struct PendingJoin;
+    struct RoomState {
+        std::size_t interest = 0;  // loops with members + history joins under way
+        bool history = false;
+        bool ready = false;  // our own probe came back through the subscription
+        bool catching_up = false;
+        std::chrono::steady_clock::time_point last_probe{};
+        std::string epoch;            // of the last event fanned out
+        std::uint64_t delivered = 0;  // offset of the last event fanned out
+        std::vector<std::shared_ptr<PendingJoin>> joins;
+        std::vector<std::pair<std::uint64_t, std::string>>
+            held;  // (offset, payload) while catching up
+    };
+
+    void add_interest(const std::string& room);
+    void release_interest(const std::string& room);
+    void on_message(const broker::Message& message);
+    void on_command(std::string_view origin, std::string_view payload);
+    void on_state(broker::BrokerState state);
+    // Fans out a history event if it is new; false when it was a duplicate.
+    bool deliver_history(const std::string& room, RoomState& state, std::uint64_t offset,
+                         const std::string& epoch, std::string_view origin,
+                         std::string_view payload);
+    void deliver_plain(const std::string& room, std::string_view origin, std::string_view payload);
+    void mark_ready(const std::string& room, RoomState& state);
+    void catch_up(const std::string& room);
+    void schedule_probes();
+    void probe_tick();
+    void start_read(const std::shared_ptr<PendingJoin>& join);
+    void try_answer(const std::shared_ptr<PendingJoin>& join);
+    void answer(const std::shared_ptr<PendingJoin>& join);
+
+    Server& server_;
+    boost::asio::io_context io_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+    std::unique_ptr<broker::Broker> broker_;
+    std::thread thread_;
+    std::atomic<bool> stopped_{false};
+    std::unordered_map<std::string, RoomState> rooms_;
+    std::set<std::string> unready_;  // history rooms waiting for their probe
+    boost::asio::steady_timer probe_timer_;
+    bool probe_scheduled_ = false;
+    std::atomic<std::uint64_t> delivered_{0}, duplicates_{0}, recovered_{0};
+};
+
+}  // namespace huddle::net

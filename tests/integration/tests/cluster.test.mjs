@@ -1,0 +1,324 @@
+// A cluster: three huddle nodes with the same broker.url, and a private redis-server started here
+// on a free loopback port. Real clients spread over the nodes: events reach every node in one
+// order with the same offsets, a client recovers on another node, send-to-user and disconnect
+// work cluster-wide, a node subscribes only to rooms with local members, /health and /metrics show
+// the broker, and a Redis restart degrades the nodes without stopping their local rooms.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe } from 'node:test';
+
+import { closeAll, connectUser } from '../lib/client.mjs';
+import { SKIP, test, waitFor } from '../lib/harness.mjs';
+import { freePort, sleep, startServer, stopAndCheck, testTmpDir } from '../lib/server.mjs';
+
+const REDIS = '/usr/bin/redis-server';
+const NO_REDIS = !fs.existsSync(REDIS) && `${REDIS} is missing (scripts/install-deps.sh installs it)`;
+
+const CONFIG = `
+[[namespaces]]
+name = "room"
+client_publish = true
+history = 100
+
+[[namespaces]]
+name = "live"
+client_publish = true
+`;
+
+function startRedis(port, dir) {
+    const child = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+        '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    return { child, exited };
+}
+
+// One command over RESP; resolves the parsed reply (arrays, integers, strings).
+function redisCommand(port, args) {
+    return new Promise((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let buffer = Buffer.alloc(0);
+        socket.setTimeout(2000, () => socket.destroy(new Error('redis timed out')));
+        socket.on('error', reject);
+        socket.on('connect', () => {
+            let text = `*${args.length}\r\n`;
+            for (const a of args) text += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+            socket.write(text);
+        });
+        const parse = (pos) => {
+            const end = buffer.indexOf('\r\n', pos);
+            if (end < 0) return null;
+            const kind = String.fromCharCode(buffer[pos]);
+            const line = buffer.toString('utf8', pos + 1, end);
+            if (kind === '+' || kind === '-') return { value: line, next: end + 2 };
+            if (kind === ':') return { value: Number(line), next: end + 2 };
+            if (kind === '$') {
+                const n = Number(line);
+                if (n < 0) return { value: null, next: end + 2 };
+                if (buffer.length < end + 2 + n + 2) return null;
+                return { value: buffer.toString('utf8', end + 2, end + 2 + n), next: end + 2 + n + 2 };
+            }
+            if (kind === '*') {
+                const items = [];
+                let next = end + 2;
+                for (let i = 0; i < Number(line); i++) {
+                    const item = parse(next);
+                    if (!item) return null;
+                    items.push(item.value);
+                    next = item.next;
+                }
+                return { value: items, next };
+            }
+            throw new Error(`unexpected RESP ${kind}`);
+        };
+        socket.on('data', (chunk) => {
+            buffer = Buffer.concat([buffer, chunk]);
+            const reply = parse(0);
+            if (reply) { socket.end(); resolve(reply.value); }
+        });
+    });
+}
+
+async function subscribers(redisPort, room) {
+    const reply = await redisCommand(redisPort, ['PUBSUB', 'NUMSUB', `huddle:room:${room}`]);
+    return reply[1];
+}
+
+async function metric(srv, name) {
+    const r = await srv.http('GET', '/metrics');
+    const line = r.text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? undefined : Number(line.split(' ')[1]);
+}
+
+async function brokerState(srv) {
+    return (await srv.http('GET', '/health')).json;
+}
+
+describe('cluster: three nodes, one Redis', { skip: NO_REDIS }, () => {
+    let redisPort;
+    let redis;
+    let redisDir;
+    const nodes = [];
+
+    before(async () => {
+        if (SKIP || NO_REDIS) return;
+        redisPort = await freePort();
+        redisDir = fs.mkdtempSync(path.join(testTmpDir(), 'redis-'));
+        redis = startRedis(redisPort, redisDir);
+        await waitFor(async () => {
+            try { return (await redisCommand(redisPort, ['PING'])) === 'PONG'; } catch { return false; }
+        }, { what: 'redis-server up', timeoutMs: 5000 });
+        for (let i = 0; i < 3; i++) {
+            nodes.push(await startServer({
+                config: CONFIG,
+                env: { HUDDLE_BROKER_URL: `redis://127.0.0.1:${redisPort}` },
+            }));
+        }
+        for (const node of nodes) {
+            await waitFor(async () => (await brokerState(node)).broker?.state === 'connected',
+                { what: 'broker connected', timeoutMs: 5000 });
+        }
+    });
+    after(async () => {
+        try {
+            for (const node of nodes) await stopAndCheck(node);
+        } finally {
+            if (redis) { redis.child.kill('SIGKILL'); await redis.exited; }
+        }
+    });
+
+    test('/health and /metrics show the broker', async () => {
+        const ids = new Set();
+        for (const node of nodes) {
+            const health = await brokerState(node);
+            assert.equal(health.status, 'ok');
+            assert.equal(health.broker.state, 'connected');
+            ids.add(health.broker.node);
+            assert.equal(await metric(node, 'huddle_broker_state{state="connected"}'), 1);
+            assert.equal(typeof await metric(node, 'huddle_broker_published_total'), 'number');
+        }
+        assert.equal(ids.size, 3, 'every node has its own id');
+    });
+
+    test('events published concurrently on every node arrive everywhere in one order, with the same offsets', async () => {
+        const clients = [];
+        try {
+            for (let i = 0; i < 3; i++) clients.push(await connectUser(nodes[i], `order${i}`));
+            for (const c of clients) {
+                await c.subscribe(['room:order']);
+                await c.next('room.position');
+            }
+            await waitFor(async () => (await subscribers(redisPort, 'room:order')) === 3,
+                { what: 'three nodes subscribed to room:order' });
+            const perNode = 10;
+            await Promise.all(nodes.map(async (node, n) => {
+                for (let i = 0; i < perNode; i++) {
+                    const r = await node.api('POST', '/api/publish', { room: 'room:order', type: 'msg', payload: { n, i } });
+                    assert.equal(r.status, 200, r.text);
+                    assert.ok(r.json.offsets['room:order'] >= 1);
+                }
+            }));
+            const seen = [];
+            for (const c of clients) {
+                const events = [];
+                for (let k = 0; k < 3 * perNode; k++) events.push(await c.next('msg'));
+                seen.push(events.map((e) => `${e.offset}:${e.payload.n}.${e.payload.i}:${e.epoch}`));
+                assert.deepEqual(events.map((e) => e.offset), Array.from({ length: 30 }, (_, k) => k + 1));
+                // each publisher's own order is kept
+                for (let n = 0; n < 3; n++) {
+                    assert.deepEqual(events.filter((e) => e.payload.n === n).map((e) => e.payload.i),
+                        Array.from({ length: perNode }, (_, k) => k));
+                }
+            }
+            assert.deepEqual(seen[1], seen[0]);
+            assert.deepEqual(seen[2], seen[0]);
+            for (const c of clients) await c.expectNone('msg', 100);
+        } finally { await closeAll(clients); }
+    });
+
+    test('a client publishing on one node reaches members on the others, not itself twice', async () => {
+        const a = await connectUser(nodes[0], 'pa');
+        const b = await connectUser(nodes[1], 'pb');
+        try {
+            await a.subscribe(['live:chat']);
+            await b.subscribe(['live:chat']);
+            await waitFor(async () => (await subscribers(redisPort, 'live:chat')) === 2,
+                { what: 'two nodes subscribed to live:chat' });
+            const ack = await a.request({ action: 'publish', room: 'live:chat', type: 'say', payload: { t: 'hi' } });
+            assert.notEqual(ack.type, 'error', JSON.stringify(ack));
+            const got = await b.next('say');
+            assert.deepEqual(got.payload, { t: 'hi' });
+            assert.equal(got.userId, 'pa');
+            await a.expectNone('say', 150);
+        } finally { await closeAll(a, b); }
+    });
+
+    test('a client that reconnects to another node recovers what it missed', async () => {
+        const reader = await connectUser(nodes[1], 'reader');
+        let back;
+        try {
+            await reader.subscribe(['room:rec']);
+            const start = await reader.next('room.position');
+            await waitFor(async () => (await subscribers(redisPort, 'room:rec')) === 1, { what: 'room:rec subscribed' });
+            for (let i = 1; i <= 3; i++) await nodes[0].api('POST', '/api/publish', { room: 'room:rec', type: 'msg', payload: { i } });
+            let last;
+            for (let i = 1; i <= 3; i++) last = await reader.next('msg');
+            assert.equal(last.payload.i, 3);
+            await reader.close();
+            for (let i = 4; i <= 8; i++) await nodes[0].api('POST', '/api/publish', { room: 'room:rec', type: 'msg', payload: { i } });
+            back = await connectUser(nodes[2], 'reader');
+            back.send({ action: 'subscribe', rooms: ['room:rec'], recover: { 'room:rec': { offset: last.offset, epoch: last.epoch } }, id: 'r' });
+            const answer = await back.next((m) => m.id === 'r');
+            assert.equal(answer.rooms[0].ok, true);
+            const replayed = [];
+            for (let i = 0; i < 5; i++) replayed.push(await back.next('msg'));
+            assert.deepEqual(replayed.map((e) => e.payload.i), [4, 5, 6, 7, 8]);
+            assert.deepEqual(replayed.map((e) => e.offset), [4, 5, 6, 7, 8].map((x) => x + last.offset - 3));
+            const position = await back.next('room.position');
+            assert.equal(position.recovered, true, JSON.stringify(position));
+            assert.equal(position.missed, 5);
+            assert.equal(position.offset, replayed[4].offset);
+            assert.equal(position.epoch, last.epoch);
+            await nodes[1].api('POST', '/api/publish', { room: 'room:rec', type: 'msg', payload: { i: 9 } });
+            const fresh = await back.next('msg');
+            assert.equal(fresh.offset, position.offset + 1);
+            await back.expectNone('msg', 150);
+            // another epoch cannot be recovered
+            back.send({ action: 'unsubscribe', rooms: ['room:rec'] });
+            back.send({ action: 'subscribe', rooms: ['room:rec'], recover: { 'room:rec': { offset: 1, epoch: 'not-it' } } });
+            const refused = await back.next('room.position');
+            assert.equal(refused.recovered, false);
+            assert.match(refused.reason, /epoch/);
+            assert.equal(typeof start.offset, 'number');
+        } finally { await closeAll(reader, back); }
+    });
+
+    test('an idempotency key is honoured across nodes', async () => {
+        const r1 = await nodes[0].api('POST', '/api/publish', { room: 'room:idem', type: 'msg', payload: {}, idempotencyKey: 'k-1' });
+        const r2 = await nodes[2].api('POST', '/api/publish', { room: 'room:idem', type: 'msg', payload: {}, idempotencyKey: 'k-1' });
+        assert.equal(r1.status, 200, r1.text);
+        assert.equal(r2.status, 200, r2.text);
+        assert.equal(r2.json.duplicate, true, r2.text);
+        assert.deepEqual(r2.json.offsets, r1.json.offsets);
+    });
+
+    test('send-to-user and disconnect-user reach every node', async () => {
+        const zed = await connectUser(nodes[2], 'zed');
+        const yan1 = await connectUser(nodes[1], 'yan', { name: 'yan1' });
+        const yan2 = await connectUser(nodes[2], 'yan', { name: 'yan2' });
+        const other = await connectUser(nodes[1], 'other');
+        try {
+            await waitFor(async () => (await subscribers(redisPort, 'user:zed')) === 1, { what: 'user:zed subscribed' });
+            const sent = await nodes[0].api('POST', '/api/users/zed/send', { type: 'note', payload: { x: 1 } });
+            assert.equal(sent.status, 200, sent.text);
+            assert.deepEqual((await zed.next('note')).payload, { x: 1 });
+
+            const r = await nodes[0].api('POST', '/api/users/yan/disconnect', {});
+            assert.equal(r.status, 200, r.text);
+            for (const c of [yan1, yan2]) assert.equal((await c.closed(3000)).code, 4403);
+            assert.equal(zed.isOpen, true);
+            await other.ping();
+        } finally { await closeAll(zed, yan1, yan2, other); }
+    });
+
+    test('a node subscribes only to rooms with local members', async () => {
+        const solo = await connectUser(nodes[0], 'solo');
+        try {
+            await solo.subscribe(['live:solo']);
+            await waitFor(async () => (await subscribers(redisPort, 'live:solo')) === 1, { what: 'live:solo subscribed once' });
+            await sleep(100);
+            const before1 = await metric(nodes[1], 'huddle_broker_received_total');
+            const before2 = await metric(nodes[2], 'huddle_broker_received_total');
+            for (let i = 0; i < 20; i++) await nodes[1].api('POST', '/api/publish', { room: 'live:solo', type: 'tick', payload: { i } });
+            for (let i = 0; i < 20; i++) assert.equal((await solo.next('tick')).payload.i, i);
+            assert.equal(await metric(nodes[1], 'huddle_broker_received_total'), before1, 'node 1 got no traffic of live:solo');
+            assert.equal(await metric(nodes[2], 'huddle_broker_received_total'), before2, 'node 2 got no traffic of live:solo');
+            await solo.request({ action: 'unsubscribe', rooms: ['live:solo'] });
+            await waitFor(async () => (await subscribers(redisPort, 'live:solo')) === 0, { what: 'live:solo unsubscribed' });
+        } finally { await solo.close(); }
+    });
+
+    test('Redis stops: nodes report degraded and keep serving local rooms; after a restart they deliver across nodes again', async () => {
+        const a = await connectUser(nodes[0], 'ra');
+        const b = await connectUser(nodes[0], 'rb');
+        const c = await connectUser(nodes[1], 'rc');
+        try {
+            for (const x of [a, b, c]) await x.subscribe(['live:storm']);
+            await waitFor(async () => (await subscribers(redisPort, 'live:storm')) === 2, { what: 'live:storm on two nodes' });
+            redis.child.kill('SIGTERM');
+            await redis.exited;
+            for (const node of nodes) {
+                await waitFor(async () => {
+                    const h = await brokerState(node);
+                    return h.status === 'degraded' && h.broker.state !== 'connected';
+                }, { what: 'degraded health', timeoutMs: 8000 });
+            }
+            // local delivery goes on without Redis
+            const r = await nodes[0].api('POST', '/api/publish', { room: 'live:storm', type: 'local', payload: { k: 1 } });
+            assert.equal(r.status, 200, r.text);
+            assert.deepEqual((await b.next('local')).payload, { k: 1 });
+            await a.request({ action: 'publish', room: 'live:storm', type: 'local', payload: { k: 2 } });
+            assert.deepEqual((await b.next('local')).payload, { k: 2 });
+            await c.expectNone('local', 50);
+
+            redis = startRedis(redisPort, redisDir);
+            for (const node of nodes) {
+                await waitFor(async () => (await brokerState(node)).broker.state === 'connected',
+                    { what: 'broker reconnected', timeoutMs: 12000, intervalMs: 100 });
+            }
+            await waitFor(async () => (await subscribers(redisPort, 'live:storm')) === 2, { what: 'live:storm resubscribed' });
+            assert.ok(await metric(nodes[0], 'huddle_broker_reconnects_total') >= 1);
+            // let the nodes prove their subscriptions again before relying on them
+            await sleep(200);
+            const again = await nodes[2].api('POST', '/api/publish', { room: 'live:storm', type: 'back', payload: { k: 3 } });
+            assert.equal(again.status, 200, again.text);
+            for (const x of [a, b, c]) assert.deepEqual((await x.next('back', 5000)).payload, { k: 3 });
+            // history rooms work again (Redis lost its data: a new epoch starts at 1)
+            const h = await nodes[1].api('POST', '/api/publish', { room: 'room:after', type: 'msg', payload: {} });
+            assert.equal(h.status, 200, h.text);
+            assert.deepEqual(h.json.offsets, { 'room:after': 1 });
+        } finally { await closeAll(a, b, c); }
+    });
+});

@@ -362,6 +362,11 @@ std::vector<SettingDescriptor> build_table() {
     t.push_back(describe("broker.url", T::string, &S::broker, &BrokerSettings::url,
                          "redis://host:port[/db]: every node with the same URL serves the same "
                          "rooms (cross-node delivery, history offsets); empty = one node"));
+    t.push_back(describe("broker.presence_ttl", T::duration, &S::broker,
+                         &BrokerSettings::presence_ttl,
+                         "A node that stops heartbeating for this long is taken for dead: its "
+                         "users leave the rooms' presence on the other nodes",
+                         {.range = {1000, 10 * kMinute}}));
 
     // webhooks
     t.push_back(describe("webhooks.timeout", T::duration, &S::webhooks, &WebhookSettings::timeout,

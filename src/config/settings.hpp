@@ -74,6 +74,9 @@ struct StoreSettings {
 struct BrokerSettings {
     // redis://host:port[/db] joins the cluster of every node with the same URL; empty = one node.
     std::string url;
+    // A node whose heartbeat is this old counts as dead: its users leave the rooms' presence. It
+    // heartbeats five times per period.
+    std::chrono::milliseconds presence_ttl{5000};
 };
 
 // Calls from Huddle to the app's backend: the webhook access rule and online/offline notices.

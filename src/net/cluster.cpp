@@ -1,6 +1,7 @@
 #include "net/cluster.hpp"
 
 #include <algorithm>
+#include <future>
 
 #include <boost/asio/post.hpp>
 
@@ -27,20 +28,39 @@ constexpr auto kProbeRetry = std::chrono::milliseconds(50);
 constexpr auto kJoinDeadline = std::chrono::milliseconds(3000);
 constexpr std::uint64_t kMaxReplay = 10'000;
 constexpr std::size_t kCatchUpLimit = 10'000;
+// A stopping node waits at most this long for its last presence changes to reach Redis.
+constexpr auto kDrainLimit = std::chrono::milliseconds(1000);
 
 bool is_internal_room(const std::string& room) {
     // Document rooms carry Yjs traffic, which their owner loop relays itself.
     return !room.empty() && room.front() == '#';
 }
 
-std::unique_ptr<broker::Broker> make_broker(asio::io_context& io, const std::string& url) {
+std::unique_ptr<broker::Broker> make_broker(asio::io_context& io,
+                                            const config::BrokerSettings& settings) {
     broker::RedisBrokerOptions options;
-    options.url = url;
+    options.url = settings.url;
+    options.node_ttl = settings.presence_ttl;
+    // Several heartbeats per period: one late answer does not make a live node look dead, and a
+    // dead one is noticed soon after its time runs out.
+    options.heartbeat_interval =
+        std::max(std::chrono::milliseconds(100), settings.presence_ttl / 5);
     try {
         return std::make_unique<broker::RedisBroker>(io, std::move(options));
     } catch (const std::exception& error) {
-        throw std::runtime_error("cannot use broker.url " + url + ": " + error.what());
+        throw std::runtime_error("cannot use broker.url " + settings.url + ": " + error.what());
     }
+}
+
+std::string presence_payload(const std::string& user, const std::string* info_json) {
+    std::string payload = "{\"userId\":";
+    endpoints::append_json_string(payload, user);
+    if (info_json != nullptr) {
+        payload += ",\"info\":";
+        payload += info_json->empty() ? "{}" : *info_json;
+    }
+    payload += '}';
+    return payload;
 }
 
 }  // namespace
@@ -81,12 +101,13 @@ struct Cluster::PendingJoin {
     }
 };
 
-Cluster::Cluster(Server& server, const std::string& url)
+Cluster::Cluster(Server& server, const config::BrokerSettings& settings)
     : server_(server),
       io_(1),
       work_(asio::make_work_guard(io_)),
-      broker_(make_broker(io_, url)),
-      probe_timer_(io_) {}
+      broker_(make_broker(io_, settings)),
+      probe_timer_(io_),
+      drain_timer_(io_) {}
 
 Cluster::~Cluster() {
     stop();
@@ -99,6 +120,9 @@ void Cluster::start() {
         on_command(origin, payload);
     };
     handlers.on_state = [this](broker::BrokerState state) { on_state(state); };
+    handlers.on_presence_lost = [this](std::string room, std::vector<std::string> users) {
+        on_presence_lost(room, users);
+    };
     asio::post(io_, [this, handlers = std::move(handlers)]() mutable {
         broker_->start(std::move(handlers));
     });
@@ -111,6 +135,12 @@ void Cluster::stop() {
         return;
     if (!thread_.joinable())
         return;
+    // The last connections' presence changes and their leave events are still on their way to
+    // Redis: give them a moment, or those users would leave nowhere (their counts gone, no event).
+    std::promise<void> drained;
+    asio::post(
+        io_, [this, &drained] { drain(std::chrono::steady_clock::now() + kDrainLimit, drained); });
+    drained.get_future().wait();
     asio::post(io_, [this] {
         probe_timer_.cancel();
         for (auto& [room, state] : rooms_) {
@@ -124,6 +154,18 @@ void Cluster::stop() {
         io_.stop();
     });
     thread_.join();
+}
+
+void Cluster::drain(std::chrono::steady_clock::time_point deadline, std::promise<void>& drained) {
+    const bool idle = presence_in_flight_ == 0 && broker_->stats().pending == 0;
+    if (idle || broker_->state() == broker::BrokerState::reconnecting ||
+        std::chrono::steady_clock::now() >= deadline) {
+        drained.set_value();
+        return;
+    }
+    drain_timer_.expires_after(std::chrono::milliseconds(5));
+    drain_timer_.async_wait(
+        [this, deadline, &drained](const boost::system::error_code&) { drain(deadline, drained); });
 }
 
 // ---- interest -----------------------------------------------------------------------------------
@@ -364,6 +406,103 @@ void Cluster::publish(PublishRequest request) {
                              }
                              Server::complete(*pending, std::move(outcome));
                          });
+    });
+}
+
+void Cluster::publish_plain(const std::string& room, ClusterEvent event) {
+    if (const auto it = rooms_.find(room); it != rooms_.end() && !it->second.ready) {
+        // As publish(): our members must not wait for our subscription to be proven.
+        server_.fan_out(room,
+                        endpoints::encode_event(event.type, room, event.payload_json,
+                                                event.timestamp_ms, event.user_id),
+                        event.excluded_connection, event.excluded_users);
+        event.delivered_at_origin = true;
+        if (broker_->state() == broker::BrokerState::reconnecting)
+            return;
+    }
+    broker_->publish(room, encode_cluster_event(event), {}, {});
+}
+
+// ---- presence -----------------------------------------------------------------------------------
+
+void Cluster::presence_changed(std::string room, std::string user, std::size_t local_before,
+                               std::size_t local_after, std::string info_json,
+                               std::uint64_t connection) {
+    asio::post(io_, [this, room = std::move(room), user = std::move(user), local_before,
+                     local_after, info_json = std::move(info_json), connection]() mutable {
+        const std::string info = info_json;
+        ++presence_in_flight_;
+        broker_->presence_set(
+            room, user, local_after, std::move(info_json),
+            [this, room, user, local_before, local_after, info,
+             connection](broker::PresenceChange change) {
+                --presence_in_flight_;
+                bool joined = change.cluster_before == 0 && change.cluster_after != 0;
+                bool left = change.cluster_before != 0 && change.cluster_after == 0;
+                if (!change.ok) {
+                    // Redis away: this node's members hear of this node's changes (the broker
+                    // writes the figures back when it reconnects).
+                    joined = local_before == 0 && local_after != 0;
+                    left = local_before != 0 && local_after == 0;
+                }
+                if (!joined && !left)
+                    return;
+                ClusterEvent event;
+                event.type = joined ? "user.joined" : "user.left";
+                event.user_id = user;
+                event.timestamp_ms = wall_ms();
+                event.excluded_connection = connection;
+                event.payload_json = presence_payload(user, joined ? &info : nullptr);
+                if (!change.ok) {
+                    server_.fan_out(room,
+                                    endpoints::encode_event(event.type, room, event.payload_json,
+                                                            event.timestamp_ms, event.user_id),
+                                    connection, {});
+                    return;
+                }
+                publish_plain(room, std::move(event));
+            });
+    });
+}
+
+void Cluster::on_presence_lost(const std::string& room, const std::vector<std::string>& users) {
+    log(LogLevel::info, "cluster.presence_lost",
+        {{"room", room}, {"users", std::to_string(users.size())}});
+    for (const std::string& user : users) {
+        ClusterEvent event;
+        event.type = "user.left";
+        event.user_id = user;
+        event.timestamp_ms = wall_ms();
+        event.payload_json = presence_payload(user, nullptr);
+        publish_plain(room, std::move(event));
+    }
+}
+
+void Cluster::presence_list(std::string room,
+                            std::function<void(std::optional<std::string>)> done) {
+    asio::post(io_, [this, room = std::move(room), done = std::move(done)]() mutable {
+        broker_->presence_list(
+            std::move(room),
+            [done = std::move(done)](bool ok, std::vector<broker::PresenceEntry> entries) {
+                if (!ok) {
+                    done(std::nullopt);
+                    return;
+                }
+                std::string users = "[";
+                for (const broker::PresenceEntry& entry : entries) {
+                    if (users.size() > 1)
+                        users += ',';
+                    users += "{\"userId\":";
+                    endpoints::append_json_string(users, entry.user);
+                    users += ",\"connections\":";
+                    endpoints::append_json_int(users, static_cast<std::int64_t>(entry.connections));
+                    users += ",\"info\":";
+                    users += entry.info_json.empty() ? "{}" : entry.info_json;
+                    users += '}';
+                }
+                users += ']';
+                done(std::move(users));
+            });
     });
 }
 

@@ -6,12 +6,18 @@
 // included, comes back through the subscription and is fanned out from this thread, so every node
 // delivers a room's events in the broker's order. History rooms: the broker gives offsets and
 // keeps the history; a join reads it there, so a client recovers on any node.
+//
+// Presence: each node's owner loops count their connections per room and user, as without a
+// cluster; the broker keeps the sum over the live nodes and tells which node saw a user's first
+// connection arrive or last one leave, and that node alone publishes user.joined / user.left to
+// the room.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <set>
@@ -25,6 +31,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "broker/broker.hpp"
+#include "config/settings.hpp"
 #include "endpoints/cluster_message.hpp"
 #include "endpoints/rooms_endpoint.hpp"
 
@@ -45,7 +52,7 @@ struct PublishRequest;
 class Cluster {
   public:
     // Throws std::runtime_error for an unusable URL.
-    Cluster(Server& server, const std::string& url);
+    Cluster(Server& server, const config::BrokerSettings& settings);
     ~Cluster();
     Cluster(const Cluster&) = delete;
     Cluster& operator=(const Cluster&) = delete;
@@ -61,6 +68,14 @@ class Cluster {
                       EventLoop& reply_loop, std::function<void(HistoryJoin)> done);
     // To every other node; the caller does the local part itself.
     void broadcast(const ClusterCommand& command);
+
+    // Any thread, called by the room's owner loop in the order of its changes: this node's
+    // connections of `user` in `room` went from `local_before` to `local_after`.
+    void presence_changed(std::string room, std::string user, std::size_t local_before,
+                          std::size_t local_after, std::string info_json, std::uint64_t connection);
+    // The room's users over every live node as a JSON array of {"userId","connections","info"};
+    // nullopt when the broker could not answer. `done` runs on the cluster thread.
+    void presence_list(std::string room, std::function<void(std::optional<std::string>)> done);
 
     // Any thread: for /health and /metrics.
     broker::BrokerState state() const { return broker_->state(); }
@@ -88,6 +103,12 @@ class Cluster {
     void on_message(const broker::Message& message);
     void on_command(std::string_view origin, std::string_view payload);
     void on_state(broker::BrokerState state);
+    // On the cluster thread: sets `drained` once no presence change or publish is in flight, the
+    // broker is away, or the deadline passed.
+    void drain(std::chrono::steady_clock::time_point deadline, std::promise<void>& drained);
+    void on_presence_lost(const std::string& room, const std::vector<std::string>& users);
+    // A room event that takes no history offset (presence), to every node's members.
+    void publish_plain(const std::string& room, ClusterEvent event);
     // Fans out a history event if it is new; false when it was a duplicate.
     bool deliver_history(const std::string& room, RoomState& state, std::uint64_t offset,
                          const std::string& epoch, std::string_view origin,
@@ -111,6 +132,8 @@ class Cluster {
     std::set<std::string> unready_;  // history rooms waiting for their probe
     boost::asio::steady_timer probe_timer_;
     bool probe_scheduled_ = false;
+    boost::asio::steady_timer drain_timer_;
+    std::size_t presence_in_flight_ = 0;  // presence_set calls not answered yet
     std::atomic<std::uint64_t> delivered_{0}, duplicates_{0}, recovered_{0};
 };
 

@@ -155,7 +155,7 @@ void Server::start() {
         }
     }
     if (!settings_.broker.url.empty()) {
-        cluster_ = std::make_unique<Cluster>(*this, settings_.broker.url);
+        cluster_ = std::make_unique<Cluster>(*this, settings_.broker);
         for (auto& loop : loops_) {
             loop->rooms().on_change = [cluster = cluster_.get()](std::string_view room,
                                                                  bool exists) {
@@ -498,6 +498,13 @@ void Server::presence_join(std::string room, std::string user, std::string info_
                     connection](EventLoop& owner) mutable {
         EventLoop::PresenceEntry& entry = owner.owned_presence()[room][user];
         entry.info_json = std::move(info_json);
+        if (cluster_) {
+            // The cluster decides whether this is the user's first connection anywhere.
+            cluster_->presence_changed(room, user, entry.connections, entry.connections + 1,
+                                       entry.info_json, connection);
+            ++entry.connections;
+            return;
+        }
         if (++entry.connections != 1)
             return;  // a second tab of someone already here
         std::string payload = "{\"userId\":";
@@ -517,11 +524,20 @@ void Server::presence_leave(std::string room, std::string user, std::uint64_t co
         if (room_it == rooms.end())
             return;
         const auto user_it = room_it->second.find(user);
-        if (user_it == room_it->second.end() || --user_it->second.connections != 0)
+        if (user_it == room_it->second.end())
             return;
-        room_it->second.erase(user_it);
-        if (room_it->second.empty())
-            rooms.erase(room_it);
+        const std::size_t remaining = --user_it->second.connections;
+        if (remaining == 0) {
+            room_it->second.erase(user_it);
+            if (room_it->second.empty())
+                rooms.erase(room_it);
+        }
+        if (cluster_) {
+            cluster_->presence_changed(room, user, remaining + 1, remaining, {}, connection);
+            return;
+        }
+        if (remaining != 0)
+            return;
         std::string payload = "{\"userId\":";
         endpoints::append_json_string(payload, user);
         payload += '}';
@@ -532,6 +548,24 @@ void Server::presence_leave(std::string room, std::string user, std::uint64_t co
 
 void Server::presence_list(std::string room, EventLoop& reply_loop,
                            std::function<void(std::string)> done) {
+    if (!cluster_) {
+        presence_list_here(std::move(room), reply_loop, std::move(done));
+        return;
+    }
+    cluster_->presence_list(room, [this, room, &reply_loop, done = std::move(done)](
+                                      std::optional<std::string> users) mutable {
+        if (!users) {
+            // The broker cannot answer: this node's part is better than nothing.
+            presence_list_here(std::move(room), reply_loop, std::move(done));
+            return;
+        }
+        asio::post(reply_loop.io(),
+                   [done = std::move(done), users = std::move(*users)] { done(users); });
+    });
+}
+
+void Server::presence_list_here(std::string room, EventLoop& reply_loop,
+                                std::function<void(std::string)> done) {
     on_owner(room, [room, &reply_loop, done = std::move(done)](EventLoop& owner) mutable {
         std::string users = "[";
         const auto& rooms = owner.owned_presence();

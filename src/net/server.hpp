@@ -179,13 +179,17 @@ class Server {
 
     // Presence (rooms whose namespace has presence_events): counted per user by the room's owner
     // loop, which sends user.joined / user.left when a user's first connection arrives or the
-    // last one leaves.
+    // last one leaves (with a cluster: the first or last over every node, docs/scaling.md).
     void presence_join(std::string room, std::string user, std::string info_json,
                        std::uint64_t connection);
     void presence_leave(std::string room, std::string user, std::uint64_t connection);
-    // JSON array of {"userId","connections","info"}, delivered on `reply_loop`.
+    // JSON array of {"userId","connections","info"}, delivered on `reply_loop`; with a cluster,
+    // over every live node.
     void presence_list(std::string room, EventLoop& reply_loop,
                        std::function<void(std::string)> done);
+    // This node's part only.
+    void presence_list_here(std::string room, EventLoop& reply_loop,
+                            std::function<void(std::string)> done);
     // Backend revocation: removes the user's connections from every room matching `pattern`
     // ("*" wildcards); `done` gets the number of memberships removed.
     void remove_user_from_rooms(std::string user, std::string pattern, std::string reason,

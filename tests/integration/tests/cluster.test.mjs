@@ -3,6 +3,9 @@
 // order with the same offsets, a client recovers on another node, send-to-user and disconnect
 // work cluster-wide, a node subscribes only to rooms with local members, /health and /metrics show
 // the broker, and a Redis restart degrades the nodes without stopping their local rooms.
+// Presence (its own describe, with a short broker.presence_ttl): the online list merges the
+// nodes, user.joined / user.left go out once per user cluster-wide, and a node killed with -9
+// leaves presence within the TTL.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +16,7 @@ import { after, before, describe } from 'node:test';
 import { closeAll, connectUser } from '../lib/client.mjs';
 import { SKIP, test, waitFor } from '../lib/harness.mjs';
 import { freePort, sleep, startServer, stopAndCheck, testTmpDir } from '../lib/server.mjs';
+import { token } from '../lib/tokens.mjs';
 
 const REDIS = '/usr/bin/redis-server';
 const NO_REDIS = !fs.existsSync(REDIS) && `${REDIS} is missing (scripts/install-deps.sh installs it)`;
@@ -320,5 +324,210 @@ describe('cluster: three nodes, one Redis', { skip: NO_REDIS }, () => {
             assert.equal(h.status, 200, h.text);
             assert.deepEqual(h.json.offsets, { 'room:after': 1 });
         } finally { await closeAll(a, b, c); }
+    });
+});
+
+const PRESENCE_CONFIG = `
+[[namespaces]]
+name = "chat"
+client_publish = true
+presence_events = true
+presence_claims = ["name"]
+`;
+const PRESENCE_TTL_MS = 2000;
+
+describe('cluster presence: three nodes, one Redis', { skip: NO_REDIS }, () => {
+    let redisPort;
+    let redis;
+    let redisDir;
+    const nodes = [];
+    let env;
+
+    const startNode = async () => {
+        const node = await startServer({ config: PRESENCE_CONFIG, env });
+        await waitFor(async () => (await brokerState(node)).broker?.state === 'connected',
+            { what: 'broker connected', timeoutMs: 5000 });
+        return node;
+    };
+    const named = async (node, user, name) =>
+        connectUser(node, user, { token: await token(user, { claims: { name } }) });
+    const usersOf = (list) => list.map((u) => [u.userId, u.connections, u.info]);
+
+    before(async () => {
+        if (SKIP || NO_REDIS) return;
+        redisPort = await freePort();
+        redisDir = fs.mkdtempSync(path.join(testTmpDir(), 'redis-'));
+        redis = startRedis(redisPort, redisDir);
+        await waitFor(async () => {
+            try { return (await redisCommand(redisPort, ['PING'])) === 'PONG'; } catch { return false; }
+        }, { what: 'redis-server up', timeoutMs: 5000 });
+        env = {
+            HUDDLE_BROKER_URL: `redis://127.0.0.1:${redisPort}`,
+            HUDDLE_BROKER_PRESENCE_TTL: `${PRESENCE_TTL_MS}ms`,
+        };
+        for (let i = 0; i < 3; i++) nodes.push(await startNode());
+    });
+    after(async () => {
+        try {
+            for (const node of nodes) await stopAndCheck(node);
+        } finally {
+            if (redis) { redis.child.kill('SIGKILL'); await redis.exited; }
+        }
+    });
+
+    test('the online list merges the nodes; joins and leaves go out once per user, whatever the node', async () => {
+        const w0 = await named(nodes[0], 'w0', 'W0');
+        const w2 = await connectUser(nodes[2], 'w2');
+        const tab1 = await named(nodes[1], 'carol', 'Carol');
+        const tab2 = await named(nodes[2], 'carol', 'Carol');
+        try {
+            await w0.subscribe(['chat:p']);
+            await waitFor(async () => (await subscribers(redisPort, 'chat:p')) === 1, { what: 'chat:p on node 0' });
+            await w2.subscribe(['chat:p']);
+            const w2joined = await w0.next('user.joined');
+            assert.deepEqual(w2joined.payload, { userId: 'w2', info: {} });
+            await waitFor(async () => (await subscribers(redisPort, 'chat:p')) === 2, { what: 'chat:p on node 2' });
+
+            await tab1.subscribe(['chat:p']);
+            for (const w of [w0, w2]) {
+                const joined = await w.next('user.joined');
+                assert.equal(joined.room, 'chat:p');
+                assert.deepEqual(joined.payload, { userId: 'carol', info: { name: 'Carol' } });
+                assert.equal(joined.userId, 'carol');
+            }
+            // a second tab on another node is not a second join
+            await tab2.subscribe(['chat:p']);
+            for (const w of [w0, w2]) await w.expectNone('user.joined', 300);
+
+            const expected = [['carol', 2, { name: 'Carol' }], ['w0', 1, { name: 'W0' }], ['w2', 1, {}]];
+            for (const c of [w0, w2, tab1]) {
+                const list = await c.request({ action: 'presence', room: 'chat:p' });
+                assert.equal(list.type, 'presence', JSON.stringify(list));
+                assert.deepEqual(usersOf(list.users), expected);
+            }
+            for (const node of nodes) {
+                const api = await node.api('GET', '/api/rooms/chat:p/presence');
+                assert.equal(api.status, 200, api.text);
+                assert.deepEqual(usersOf(api.json.users), expected);
+            }
+
+            // closing one of two tabs is no leave; the last one is one leave everywhere
+            await tab1.close();
+            for (const w of [w0, w2]) await w.expectNone('user.left', 300);
+            const still = await w0.request({ action: 'presence', room: 'chat:p' });
+            assert.deepEqual(usersOf(still.users)[0], ['carol', 1, { name: 'Carol' }]);
+            await tab2.close();
+            for (const w of [w0, w2]) {
+                const left = await w.next('user.left');
+                assert.deepEqual(left.payload, { userId: 'carol' });
+            }
+            for (const w of [w0, w2]) await w.expectNone('user.left', 300);
+            const after2 = await nodes[1].api('GET', '/api/rooms/chat:p/presence');
+            assert.deepEqual(after2.json.users.map((u) => u.userId), ['w0', 'w2']);
+        } finally { await closeAll(w0, w2, tab1, tab2); }
+    });
+
+    test('a node that stops normally: its users leave at once, not after the TTL', async () => {
+        const leaver = await startNode();
+        const w = await connectUser(nodes[0], 's0');
+        const gus = await connectUser(leaver, 'gus');
+        try {
+            await w.subscribe(['chat:s']);
+            await waitFor(async () => (await subscribers(redisPort, 'chat:s')) === 1, { what: 'chat:s on node 0' });
+            await gus.subscribe(['chat:s']);
+            assert.deepEqual((await w.next('user.joined')).payload, { userId: 'gus', info: {} });
+            const stoppedAt = Date.now();
+            const stopping = stopAndCheck(leaver);
+            const left = await w.next('user.left', PRESENCE_TTL_MS + 4000);
+            const elapsed = Date.now() - stoppedAt;
+            assert.deepEqual(left.payload, { userId: 'gus' });
+            await stopping;
+            // a heartbeat expiry could not come before TTL - TTL/5 after the stop
+            assert.ok(elapsed < PRESENCE_TTL_MS - PRESENCE_TTL_MS / 5, `user.left after ${elapsed} ms`);
+            await w.expectNone('user.left', 300);
+        } finally { await closeAll(w, gus); await leaver.kill9(); }
+    });
+
+    test('a node killed with -9 leaves presence within the TTL: its users get one user.left on the others', async () => {
+        const victim = await startNode();
+        const w0 = await connectUser(nodes[0], 'k0');
+        const w1 = await connectUser(nodes[1], 'k1');
+        const gone = await named(victim, 'vic', 'Vic');
+        const bothHere = await connectUser(nodes[1], 'both');
+        const bothThere = await connectUser(victim, 'both');
+        try {
+            await w0.subscribe(['chat:k']);
+            await w1.subscribe(['chat:k']);
+            await waitFor(async () => (await subscribers(redisPort, 'chat:k')) === 2, { what: 'chat:k on two nodes' });
+            await gone.subscribe(['chat:k']);
+            await bothThere.subscribe(['chat:k']);
+            await bothHere.subscribe(['chat:k']);
+            for (const w of [w0, w1]) {
+                const joins = [];
+                // k1's own join reaches k0; then vic and both, once each
+                while (joins.filter((u) => u !== 'k0' && u !== 'k1').length < 2) {
+                    joins.push((await w.next('user.joined')).payload.userId);
+                }
+                assert.deepEqual(joins.filter((u) => u === 'vic' || u === 'both').sort(), ['both', 'vic']);
+                await w.expectNone((m) => m.type === 'user.joined' && ['vic', 'both'].includes(m.payload.userId), 300);
+            }
+            const before1 = await nodes[1].api('GET', '/api/rooms/chat:k/presence');
+            assert.deepEqual(before1.json.users.map((u) => [u.userId, u.connections]),
+                [['both', 2], ['k0', 1], ['k1', 1], ['vic', 1]]);
+
+            const killedAt = Date.now();
+            await victim.kill9();
+            for (const w of [w0, w1]) {
+                const left = await w.next('user.left', PRESENCE_TTL_MS + 4000);
+                assert.deepEqual(left.payload, { userId: 'vic' });
+            }
+            const elapsed = Date.now() - killedAt;
+            // TTL + one heartbeat of a survivor (TTL / 5) + delivery; a generous margin for the
+            // sanitizer build
+            assert.ok(elapsed <= PRESENCE_TTL_MS + PRESENCE_TTL_MS / 5 + 1500, `user.left after ${elapsed} ms`);
+            // `both` still has a connection on node 1: no leave for it
+            for (const w of [w0, w1]) await w.expectNone('user.left', 500);
+            const after1 = await nodes[0].api('GET', '/api/rooms/chat:k/presence');
+            assert.deepEqual(after1.json.users.map((u) => [u.userId, u.connections]),
+                [['both', 1], ['k0', 1], ['k1', 1]]);
+            await bothHere.close();
+            assert.deepEqual((await w0.next('user.left')).payload, { userId: 'both' });
+        } finally {
+            await closeAll(w0, w1, bothHere);
+            await victim.kill9();
+        }
+    });
+
+    test('Redis away: a node announces its own joins and leaves to its members and lists its own users', async () => {
+        const w = await connectUser(nodes[0], 'r0');
+        const far = await connectUser(nodes[1], 'r1');
+        const late = await named(nodes[0], 'late', 'Late');
+        try {
+            await w.subscribe(['chat:r']);
+            await waitFor(async () => (await subscribers(redisPort, 'chat:r')) === 1, { what: 'chat:r on node 0' });
+            await far.subscribe(['chat:r']);
+            await w.next((m) => m.type === 'user.joined' && m.payload.userId === 'r1');
+            redis.child.kill('SIGTERM');
+            await redis.exited;
+            await waitFor(async () => (await brokerState(nodes[0])).broker.state === 'reconnecting',
+                { what: 'node 0 lost Redis', timeoutMs: 8000 });
+            await late.subscribe(['chat:r']);
+            assert.deepEqual((await w.next('user.joined')).payload, { userId: 'late', info: { name: 'Late' } });
+            const list = await w.request({ action: 'presence', room: 'chat:r' });
+            assert.deepEqual(usersOf(list.users), [['late', 1, { name: 'Late' }], ['r0', 1, {}]]);
+            await late.close();
+            assert.deepEqual((await w.next('user.left')).payload, { userId: 'late' });
+
+            redis = startRedis(redisPort, redisDir);
+            for (const node of nodes) {
+                await waitFor(async () => (await brokerState(node)).broker.state === 'connected',
+                    { what: 'broker reconnected', timeoutMs: 12000, intervalMs: 100 });
+            }
+            // Redis lost everything; each node wrote its own figures back
+            await waitFor(async () => {
+                const r = await nodes[2].api('GET', '/api/rooms/chat:r/presence');
+                return JSON.stringify(r.json.users.map((u) => u.userId)) === '["r0","r1"]';
+            }, { what: 'presence restored in Redis' });
+        } finally { await closeAll(w, far, late); }
     });
 });

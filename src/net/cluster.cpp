@@ -205,7 +205,10 @@ void Cluster::release_interest(const std::string& room) {
 // ------------------------------------------------------------------------------------
 
 void Cluster::schedule_probes() {
-    if (probe_scheduled_ || unready_.empty() || stopped_)
+    const bool documents_waiting =
+        std::any_of(documents_.begin(), documents_.end(),
+                    [](const auto& entry) { return !entry.second.ready; });
+    if (probe_scheduled_ || (unready_.empty() && !documents_waiting) || stopped_)
         return;
     probe_scheduled_ = true;
     probe_timer_.expires_after(kProbeTick);
@@ -219,6 +222,12 @@ void Cluster::schedule_probes() {
 void Cluster::probe_tick() {
     if (broker_->state() != broker::BrokerState::reconnecting) {
         const auto now = std::chrono::steady_clock::now();
+        for (auto& [room, document] : documents_) {
+            if (document.ready || now - document.last_probe < kProbeRetry)
+                continue;
+            document.last_probe = now;
+            broker_->publish(room, std::string(kProbe), {}, {});
+        }
         for (const std::string& room : unready_) {
             RoomState& state = rooms_[room];
             if (now - state.last_probe < kProbeRetry)
@@ -248,6 +257,8 @@ void Cluster::on_state(broker::BrokerState broker_state) {
     if (broker_state == broker::BrokerState::connected)
         return;
     // Whatever was subscribed may have missed messages: prove each subscription again.
+    for (auto& [room, document] : documents_)
+        document.ready = false;
     for (auto& [room, state] : rooms_) {
         if (state.ready) {
             state.ready = false;
@@ -292,6 +303,10 @@ void Cluster::catch_up(const std::string& room) {
 // ---- messages -----------------------------------------------------------------------------------
 
 void Cluster::on_message(const broker::Message& message) {
+    if (is_internal_room(std::string(message.room))) {
+        on_document_message(message);
+        return;
+    }
     const std::string room(message.room);
     const auto it = rooms_.find(room);
     if (it == rooms_.end())
@@ -421,6 +436,56 @@ void Cluster::publish_plain(const std::string& room, ClusterEvent event) {
             return;
     }
     broker_->publish(room, encode_cluster_event(event), {}, {});
+}
+
+// ---- documents ----------------------------------------------------------------------------------
+
+void Cluster::document_loaded(std::string document, bool loaded) {
+    asio::post(io_, [this, room = Server::document_room(document), loaded] {
+        if (!loaded) {
+            if (documents_.erase(room) != 0)
+                broker_->unsubscribe({room});
+            return;
+        }
+        if (!documents_.emplace(room, DocumentState{}).second)
+            return;
+        broker_->subscribe({room});
+        schedule_probes();
+    });
+}
+
+void Cluster::document_publish(const std::string& document, char kind,
+                               std::span<const std::uint8_t> bytes) {
+    std::string payload(1, kind);
+    payload.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    asio::post(io_, [this, room = Server::document_room(document),
+                     payload = std::move(payload)]() mutable {
+        broker_->publish(std::move(room), std::move(payload), {}, {});
+    });
+}
+
+void Cluster::on_document_message(const broker::Message& message) {
+    const std::string room(message.room);
+    const auto it = documents_.find(room);
+    if (it == documents_.end())
+        return;
+    const bool mine = message.origin == broker_->node_id();
+    if (message.payload == kProbe) {
+        if (!mine || it->second.ready)
+            return;
+        it->second.ready = true;
+        // Updates stored before the subscription was live never come through it: read them.
+        server_.document_catch_up(room.substr(Server::document_room("").size()));
+        return;
+    }
+    // The origin relayed its own messages when it accepted them.
+    if (mine || message.payload.size() < 2)
+        return;
+    const auto* data = reinterpret_cast<const std::uint8_t*>(message.payload.data());
+    server_.document_from_cluster(room.substr(Server::document_room("").size()),
+                                  message.payload.front(),
+                                  Server::Bytes(data + 1, data + message.payload.size()));
+    delivered_.fetch_add(1, std::memory_order_relaxed);
 }
 
 // ---- presence -----------------------------------------------------------------------------------

@@ -11,6 +11,11 @@
 // cluster; the broker keeps the sum over the live nodes and tells which node saw a user's first
 // connection arrive or last one leave, and that node alone publishes user.joined / user.left to
 // the room.
+//
+// Documents: a node with a Yjs document loaded subscribes to its room (Server::document_room)
+// and publishes every update once it is stored, and every awareness message; the other nodes
+// apply the updates and relay both to their own connections. Once the subscription is proven
+// live, the owner reads the store again for what was stored before it (shared store only).
 #pragma once
 
 #include <atomic>
@@ -21,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -77,6 +83,12 @@ class Cluster {
     // nullopt when the broker could not answer. `done` runs on the cluster thread.
     void presence_list(std::string room, std::function<void(std::optional<std::string>)> done);
 
+    // Any thread, called by the document's owner loop in the order of its changes.
+    void document_loaded(std::string document, bool loaded);
+    // `kind` 'U': a stored update; 'A': an awareness message.
+    void document_publish(const std::string& document, char kind,
+                          std::span<const std::uint8_t> bytes);
+
     // Any thread: for /health and /metrics.
     broker::BrokerState state() const { return broker_->state(); }
     const std::string& node_id() const { return broker_->node_id(); }
@@ -101,6 +113,7 @@ class Cluster {
     void add_interest(const std::string& room);
     void release_interest(const std::string& room);
     void on_message(const broker::Message& message);
+    void on_document_message(const broker::Message& message);
     void on_command(std::string_view origin, std::string_view payload);
     void on_state(broker::BrokerState state);
     // On the cluster thread: sets `drained` once no presence change or publish is in flight, the
@@ -130,6 +143,11 @@ class Cluster {
     std::atomic<bool> stopped_{false};
     std::unordered_map<std::string, RoomState> rooms_;
     std::set<std::string> unready_;  // history rooms waiting for their probe
+    struct DocumentState {
+        bool ready = false;  // our own probe came back through the subscription
+        std::chrono::steady_clock::time_point last_probe{};
+    };
+    std::unordered_map<std::string, DocumentState> documents_;  // by document room
     boost::asio::steady_timer probe_timer_;
     bool probe_scheduled_ = false;
     boost::asio::steady_timer drain_timer_;

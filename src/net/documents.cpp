@@ -9,6 +9,7 @@
 #include "endpoints/json_text.hpp"
 #include "endpoints/yws/protocol.hpp"
 #include "net/clock.hpp"
+#include "net/cluster.hpp"
 #include "net/event_loop.hpp"
 #include "net/loop_gather.hpp"
 #include "net/server.hpp"
@@ -91,7 +92,7 @@ void Server::document_open(std::string document, DocumentFormat format, EventLoo
             // First use: load what is stored (a read on this loop; documents are read once).
             core::DocumentLimits limits;
             limits.max_update_bytes = settings_.limits.max_document_message_bytes;
-            EventLoop::OwnedDocument fresh{core::DocumentState(limits), {}, 0, {}, 0, 0};
+            EventLoop::OwnedDocument fresh{core::DocumentState(limits), {}, 0, {}, 0, 0, false};
             try {
                 std::vector<Bytes> stored;
                 for (auto& update : store_->load(document)) {
@@ -113,6 +114,8 @@ void Server::document_open(std::string document, DocumentFormat format, EventLoo
                 return;
             }
             it = documents.emplace(document, std::move(fresh)).first;
+            if (cluster_)
+                cluster_->document_loaded(document, true);
         }
         EventLoop::OwnedDocument& doc = it->second;
         ++doc.connections;
@@ -208,11 +211,14 @@ void Server::store_document_update(EventLoop& owner, const std::string& document
                         open = &found->second;
                         open->state.apply(*bytes);
                         open->last_update_id = std::max(open->last_update_id, result.update_id);
-                        if (open->state.needs_compaction())
+                        if (open->state.needs_compaction() && !open->foreign)
                             compact_document(owner, document);
                     }
                     fan_out_document(document_room(document), update_frames(open, document, *bytes),
                                      connection);
+                    // Durable first: a node that hears of it can always find it in the store.
+                    if (cluster_)
+                        cluster_->document_publish(document, 'U', *bytes);
                     answer(reply_loop, std::move(finished), std::string());
                 });
         });
@@ -264,7 +270,10 @@ void Server::document_delete(std::string document, EventLoop& reply_loop,
                      log(LogLevel::error, "document.delete_failed",
                          {{"document", document}, {"error", error.what()}});
                  }
-                 existed = owner.documents().erase(document) != 0 || existed;
+                 const bool was_loaded = owner.documents().erase(document) != 0;
+                 if (was_loaded)
+                     document_unloaded(document);
+                 existed = was_loaded || existed;
                  // Its clients would push the content back: they are closed (44xx: do not
                  // reconnect).
                  const std::string room = document_room(document);
@@ -300,25 +309,27 @@ void Server::list_documents(EventLoop& reply_loop,
 }
 
 void Server::document_awareness(std::string document, Bytes message, std::uint64_t connection) {
-    on_owner(document,
-             [this, document, message = std::move(message), connection](EventLoop& owner) {
-                 auto& documents = owner.documents();
-                 const auto it = documents.find(document);
-                 if (it == documents.end())
-                     return;
-                 auto decoded = yws::decode_message(message);
-                 const auto* ok = std::get_if<yws::Decoded>(&decoded);
-                 if (ok == nullptr || !ok->awareness)
-                     return;
-                 yws::AwarenessApplied applied =
-                     it->second.awareness.apply(connection, ok->awareness->entries);
-                 // To every connection, the sender too, as y-websocket does: a lone provider hears
-                 // its own renewals, which keeps its 30 s no-message watchdog from reconnecting.
-                 if (!applied.message.empty())
-                     fan_out_document(
-                         document_room(document),
+    on_owner(document, [this, document, message = std::move(message),
+                        connection](EventLoop& owner) {
+        auto& documents = owner.documents();
+        const auto it = documents.find(document);
+        if (it == documents.end())
+            return;
+        auto decoded = yws::decode_message(message);
+        const auto* ok = std::get_if<yws::Decoded>(&decoded);
+        if (ok == nullptr || !ok->awareness)
+            return;
+        yws::AwarenessApplied applied =
+            it->second.awareness.apply(connection, ok->awareness->entries);
+        // To every connection, the sender too, as y-websocket does: a lone provider hears
+        // its own renewals, which keeps its 30 s no-message watchdog from reconnecting.
+        if (applied.message.empty())
+            return;
+        fan_out_document(document_room(document),
                          only_for(DocumentFormat::y_websocket, binary_frame(applied.message)), 0);
-             });
+        if (cluster_)
+            cluster_->document_publish(document, 'A', applied.message);
+    });
 }
 
 void Server::document_query_awareness(std::string document, EventLoop& reply_loop,
@@ -340,10 +351,13 @@ void Server::document_close(std::string document, DocumentFormat format, std::ui
         auto& by_format = it->second.connections_by_format[static_cast<std::size_t>(format)];
         by_format -= by_format > 0 ? 1 : 0;
         Bytes removal = it->second.awareness.remove_connection(connection);
-        if (!removal.empty())
+        if (!removal.empty()) {
             fan_out_document(document_room(document),
                              only_for(DocumentFormat::y_websocket, binary_frame(removal)),
                              connection);
+            if (cluster_)
+                cluster_->document_publish(document, 'A', removal);
+        }
         // Memory follows the documents in use: the state is stored, it is read again on next use
         // after documents.idle_unload.
         if (--it->second.connections == 0)
@@ -414,6 +428,73 @@ void Server::compact_document(EventLoop& owner, const std::string& document) {
             if (auto it = owner.documents().find(document); it != owner.documents().end())
                 it->second.state.finish_compaction(*shared, stored);
         });
+    });
+}
+
+}  // namespace huddle::net
+
+namespace huddle::net {
+
+void Server::document_unloaded(const std::string& document) {
+    if (cluster_)
+        cluster_->document_loaded(document, false);
+}
+
+void Server::document_from_cluster(std::string document, char kind, Bytes bytes) {
+    on_owner(document, [this, document, kind, bytes = std::move(bytes)](EventLoop& owner) mutable {
+        const auto it = owner.documents().find(document);
+        if (it == owner.documents().end())
+            return;  // unloaded meanwhile: the store has it for the next load
+        EventLoop::OwnedDocument& doc = it->second;
+        if (kind == 'A') {
+            // Relayed, not kept: the sender renews its state every 15 s, which late joiners see.
+            fan_out_document(document_room(document),
+                             only_for(DocumentFormat::y_websocket, binary_frame(bytes)), 0);
+            return;
+        }
+        if (kind != 'U')
+            return;
+        if (auto error = doc.state.validate(bytes)) {
+            log(LogLevel::warn, "document.cluster_update_refused",
+                {{"document", document}, {"error", error->message}});
+            return;
+        }
+        doc.state.apply(bytes);
+        doc.foreign = true;
+        fan_out_document(document_room(document), update_frames(&doc, document, bytes), 0);
+    });
+}
+
+void Server::document_catch_up(std::string document) {
+    on_owner(document, [this, document](EventLoop& owner) {
+        const auto it = owner.documents().find(document);
+        if (it == owner.documents().end())
+            return;
+        EventLoop::OwnedDocument& doc = it->second;
+        core::DocumentLimits limits;
+        limits.max_update_bytes = settings_.limits.max_document_message_bytes;
+        core::DocumentState stored_state(limits);
+        try {
+            std::vector<Bytes> stored;
+            for (auto& update : store_->load(document))
+                stored.push_back(std::move(update.data));
+            if (auto error = stored_state.load(stored))
+                throw std::runtime_error(error->message);
+        } catch (const std::exception& error) {
+            log(LogLevel::warn, "document.catch_up_failed",
+                {{"document", document}, {"error", error.what()}});
+            return;
+        }
+        const auto vector = doc.state.state_vector();
+        if (!vector)
+            return;
+        auto missing = stored_state.diff(*vector);
+        // {0,0}: nothing the state lacks.
+        if (!missing || (missing->size() == 2 && (*missing)[0] == 0 && (*missing)[1] == 0))
+            return;
+        doc.state.apply(*missing);
+        doc.foreign = true;
+        fan_out_document(document_room(document), update_frames(&doc, document, *missing), 0);
     });
 }
 

@@ -207,9 +207,12 @@ void EventLoop::sweep() {
 
 void EventLoop::unload_idle_documents(std::int64_t now_ms) {
     const std::int64_t idle = server_.settings().documents.idle_unload.count();
-    std::erase_if(documents_, [now_ms, idle](const auto& entry) {
+    std::erase_if(documents_, [this, now_ms, idle](const auto& entry) {
         const OwnedDocument& doc = entry.second;
-        return doc.connections == 0 && now_ms - doc.idle_since_ms >= idle;
+        const bool unload = doc.connections == 0 && now_ms - doc.idle_since_ms >= idle;
+        if (unload)
+            server_.document_unloaded(entry.first);
+        return unload;
     });
 }
 

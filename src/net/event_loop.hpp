@@ -110,6 +110,9 @@ class EventLoop {
         std::int64_t idle_since_ms = 0;  // when the last connection left (steady clock)
         // Id of the newest stored update in `state`: compaction replaces the updates up to it.
         std::uint64_t last_update_id = 0;
+        // Holds updates this node did not store (cluster): its count of updates no longer
+        // matches the store's, so it is not compacted until reloaded.
+        bool foreign = false;
     };
     std::unordered_map<std::string, OwnedDocument>& documents() { return documents_; }
 

@@ -201,6 +201,9 @@ class Server {
     void disconnect_user(std::string user, std::uint16_t code, std::string reason,
                          EventLoop& reply_loop, std::function<void(std::size_t)> done);
 
+    // An idle document left `loop`'s memory (its owner).
+    void document_unloaded(const std::string& document);
+
     std::size_t loop_count() const { return loops_.size(); }
     EventLoop& loop(std::size_t index) { return *loops_[index]; }
     std::vector<const observability::LoopCounters*> loop_counters() const;
@@ -229,6 +232,11 @@ class Server {
     void store_document_update(EventLoop& owner, const std::string& document, Bytes update,
                                std::uint64_t connection, EventLoop& reply_loop,
                                std::function<void(std::string)> finished);
+    // Cluster (cluster.hpp): a message another node published for a document ('U': an update it
+    // stored, 'A': awareness), applied if loaded here and relayed to this node's connections.
+    void document_from_cluster(std::string document, char kind, Bytes bytes);
+    // The document's subscription is live: what the store holds and the state lacks is applied.
+    void document_catch_up(std::string document);
     // Merges a document's stored updates into one, off the loop (maintenance thread); the store
     // replaces them atomically, so a crash at any point loses nothing.
     void compact_document(EventLoop& owner, const std::string& document);

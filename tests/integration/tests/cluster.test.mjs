@@ -7,11 +7,15 @@
 // nodes, user.joined / user.left go out once per user cluster-wide, and a node killed with -9
 // leaves presence within the TTL.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe } from 'node:test';
+
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
 
 import { closeAll, connectUser } from '../lib/client.mjs';
 import { SKIP, test, waitFor } from '../lib/harness.mjs';
@@ -529,5 +533,149 @@ describe('cluster presence: three nodes, one Redis', { skip: NO_REDIS }, () => {
                 return JSON.stringify(r.json.users.map((u) => u.userId)) === '["r0","r1"]';
             }, { what: 'presence restored in Redis' });
         } finally { await closeAll(w, far, late); }
+    });
+});
+
+// Yjs documents across nodes: stock y-websocket providers on different nodes edit one document.
+// With a private PostgreSQL (when its server binaries are installed) every node shares one store
+// and a node that opens the document later reads what the others stored; without it each node
+// keeps its own SQLite file and only live convergence is checked.
+const PG_BIN = (() => {
+    try {
+        const versions = fs.readdirSync('/usr/lib/postgresql').sort((a, b) => Number(a) - Number(b));
+        const bin = versions.length ? `/usr/lib/postgresql/${versions.at(-1)}/bin` : null;
+        return bin && fs.existsSync(`${bin}/initdb`) ? bin : null;
+    } catch { return null; }
+})();
+
+// initdb and postgres refuse to run as root: then they run as the postgres user.
+function startPostgres(port) {
+    const dir = fs.mkdtempSync(path.join('/tmp', 'huddle-it-pg-'));
+    const asUser = process.getuid() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+    if (asUser.length) execFileSync('chown', ['postgres:', dir]);
+    const run = (bin, args) => {
+        const argv = [...asUser, `${PG_BIN}/${bin}`, ...args];
+        execFileSync(argv[0], argv.slice(1), { stdio: 'ignore', timeout: 60000 });
+    };
+    run('initdb', ['-D', `${dir}/data`, '-U', 'huddle', '--auth=trust', '--no-locale', '-E', 'UTF8']);
+    run('pg_ctl', ['-D', `${dir}/data`, '-l', `${dir}/server.log`, '-w', '-t', '60', '-o',
+        `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=off`, 'start']);
+    run('createdb', ['-h', dir, '-p', String(port), '-U', 'huddle', 'huddle']);
+    return {
+        url: `postgres://huddle@127.0.0.1:${port}/huddle`,
+        stop() {
+            try { run('pg_ctl', ['-D', `${dir}/data`, '-m', 'immediate', '-w', 'stop']); } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        },
+    };
+}
+
+function openDocPeer(node, document, tok, name) {
+    const doc = new Y.Doc();
+    const provider = new WebsocketProvider(`ws://127.0.0.1:${node.port}/yjs`, document, doc, {
+        WebSocketPolyfill: WebSocket, params: { token: tok }, disableBc: true, maxBackoffTime: 1000,
+    });
+    return { name, doc, provider, text: doc.getText('content') };
+}
+
+async function closeDocPeers(...peers) {
+    await Promise.all(peers.map(async (p) => {
+        const ws = p.provider.ws;
+        p.provider.destroy();
+        p.doc.destroy();
+        if (ws && ws.readyState !== WebSocket.CLOSED) {
+            await new Promise((resolve) => {
+                const t = setTimeout(() => { ws.terminate(); resolve(); }, 1000);
+                ws.once('close', () => { clearTimeout(t); resolve(); });
+            });
+        }
+    }));
+}
+
+describe('cluster documents: three nodes, one Redis', { skip: NO_REDIS }, () => {
+    let redisPort;
+    let redis;
+    let postgres;
+    const nodes = [];
+    const withStore = () => postgres !== undefined;
+
+    before(async () => {
+        if (SKIP || NO_REDIS) return;
+        redisPort = await freePort();
+        const redisDir = fs.mkdtempSync(path.join(testTmpDir(), 'redis-'));
+        redis = startRedis(redisPort, redisDir);
+        await waitFor(async () => {
+            try { return (await redisCommand(redisPort, ['PING'])) === 'PONG'; } catch { return false; }
+        }, { what: 'redis-server up', timeoutMs: 5000 });
+        if (PG_BIN) postgres = startPostgres(await freePort());
+        const env = {
+            HUDDLE_BROKER_URL: `redis://127.0.0.1:${redisPort}`,
+            HUDDLE_DOCUMENTS_IDLE_UNLOAD: '300ms',
+        };
+        if (postgres) env.HUDDLE_STORE_URL = postgres.url;
+        for (let i = 0; i < 3; i++) {
+            const node = await startServer({ config: CONFIG, env });
+            nodes.push(node);
+            await waitFor(async () => (await brokerState(node)).broker?.state === 'connected',
+                { what: 'broker connected', timeoutMs: 5000 });
+        }
+    });
+    after(async () => {
+        try {
+            for (const node of nodes) await stopAndCheck(node);
+        } finally {
+            if (redis) { redis.child.kill('SIGKILL'); await redis.exited; }
+            if (postgres) postgres.stop();
+        }
+    });
+
+    test('concurrent edits on two nodes converge, awareness crosses nodes, a late joiner on a third gets everything', async () => {
+        const document = `firm-7/cluster-${process.pid}`;
+        const tok = await token('editor');
+        const a = openDocPeer(nodes[0], document, tok, 'a');
+        const b = openDocPeer(nodes[1], document, tok, 'b');
+        const peers = [a, b];
+        try {
+            for (const p of [a, b]) await waitFor(() => p.provider.synced, { what: `${p.name} synced` });
+            // Both document subscriptions are live before the burst (the probe proves it).
+            await waitFor(async () => (await subscribers(redisPort, `#doc:${document}`)) === 2,
+                { what: 'both nodes subscribed to the document' });
+            for (let i = 0; i < 40; i++) {
+                a.text.insert(0, `a${i};`);
+                b.text.insert(b.text.length, `b${i};`);
+                if (i % 10 === 0) await sleep(5);
+            }
+            const complete = (p) => (p.text.toString().match(/[ab]\d+;/g) ?? []).length === 80;
+            await waitFor(() => complete(a) && complete(b) && a.text.toString() === b.text.toString(),
+                { what: 'both peers have all 80 edits, in one order', timeoutMs: 8000 })
+                .catch((e) => { throw new Error(`${e.message}: a=${a.text.length} b=${b.text.length}`); });
+
+            a.provider.awareness.setLocalStateField('user', { name: 'A' });
+            await waitFor(() => b.provider.awareness.getStates().get(a.doc.clientID)?.user?.name === 'A',
+                { what: 'awareness from node 0 reached node 1' });
+
+            if (withStore()) {
+                const late = openDocPeer(nodes[2], document, tok, 'late');
+                peers.push(late);
+                await waitFor(() => late.provider.synced && late.text.toString() === a.text.toString(),
+                    { what: 'the late joiner on node 2 has the whole document', timeoutMs: 8000 });
+                late.text.insert(0, 'late;');
+                await waitFor(() => a.text.toString().startsWith('late;') && b.text.toString().startsWith('late;'),
+                    { what: 'an edit on node 2 reached nodes 0 and 1' });
+            }
+        } finally { await closeDocPeers(...peers); }
+    });
+
+    test('a node subscribes to a document while it has it loaded, and unsubscribes once it unloads it', async () => {
+        const document = `firm-7/cluster-unload-${process.pid}`;
+        const a = openDocPeer(nodes[0], document, await token('editor'), 'a');
+        try {
+            await waitFor(() => a.provider.synced, { what: 'a synced' });
+            await waitFor(async () => (await subscribers(redisPort, `#doc:${document}`)) === 1,
+                { what: 'node 0 subscribed to the document' });
+        } finally { await closeDocPeers(a); }
+        await waitFor(async () => (await subscribers(redisPort, `#doc:${document}`)) === 0,
+            { what: 'node 0 unsubscribed after unloading the document', timeoutMs: 5000 });
     });
 });

@@ -241,6 +241,12 @@ std::vector<SettingDescriptor> build_table() {
     t.push_back(describe("server.permessage_deflate", T::boolean, &S::server,
                          &ServerSettings::permessage_deflate,
                          "Offer WebSocket compression (permessage-deflate) to clients"));
+    t.push_back(
+        describe("server.drain_window", T::duration, &S::server, &ServerSettings::drain_window,
+                 "On SIGTERM, close clients at random moments spread over this window "
+                 "(rolling restarts: they reconnect to other nodes gradually); 0 = at once; "
+                 "at most server.shutdown_deadline",
+                 {.range = {0, kHour}}));
     t.push_back(describe("server.shutdown_deadline", T::duration, &S::server,
                          &ServerSettings::shutdown_deadline,
                          "On SIGTERM, time to notify clients and flush storage before exiting",

@@ -25,6 +25,9 @@ struct ServerSettings {
     std::vector<std::string> allowed_origins;  // empty = any Origin (and requests without one)
     bool permessage_deflate = false;
     std::chrono::milliseconds shutdown_deadline{10'000};
+    // Rolling restarts: on SIGTERM, clients are closed (1001, reconnect elsewhere) at random
+    // moments spread over this window instead of all at once; 0 = all at once.
+    std::chrono::milliseconds drain_window{0};
     std::string websocket_path = "/ws";
     // The S0 JSON document protocol: /ws/drafts?draftId=<document>&token=...
     std::string drafts_path = "/ws/drafts";

@@ -74,6 +74,8 @@ class Validator {
         if (server.websocket_path == server.drafts_path ||
             server.websocket_path == server.fabric_path || server.drafts_path == server.fabric_path)
             error("server.websocket_path, server.drafts_path and server.fabric_path must differ");
+        if (server.drain_window > server.shutdown_deadline)
+            error("server.drain_window must not be longer than server.shutdown_deadline");
         const bool has_cert = !server.tls_cert_file.empty();
         const bool has_key = !server.tls_key_file.empty();
         if (has_cert != has_key) {

@@ -1,6 +1,7 @@
 #include "net/event_loop.hpp"
 
 #include <algorithm>
+#include <random>
 
 #include <boost/asio/post.hpp>
 
@@ -59,6 +60,7 @@ EventLoop::EventLoop(Server& server, unsigned index)
       io_(1),
       acceptor_(io_),
       sweep_timer_(io_),
+      drain_timer_(io_),
       read_buffer_(kReadBufferBytes),
       access_checks_(std::make_unique<AccessChecks>(*this)) {}
 
@@ -216,13 +218,42 @@ void EventLoop::unload_idle_documents(std::int64_t now_ms) {
     });
 }
 
-void EventLoop::begin_shutdown() {
+void EventLoop::begin_shutdown(std::chrono::milliseconds drain_window) {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    const std::string notice = endpoints::encode_server_shutdown();
-    for (const auto& session : sessions_snapshot()) {
-        session->close(1001, "server shutting down", notice);
+    if (drain_window.count() <= 0) {
+        const std::string notice = endpoints::encode_server_shutdown();
+        for (const auto& session : sessions_snapshot())
+            session->close(1001, "server shutting down", notice);
+        return;
     }
+    // Everyone reconnecting at once would land on the remaining nodes as one wave: each client
+    // gets its own moment in the window.
+    std::mt19937_64 random(std::random_device{}() ^ index_);
+    std::uniform_int_distribution<std::int64_t> moment(0, drain_window.count() - 1);
+    const std::int64_t now = steady_ms();
+    for (const auto& session : sessions_snapshot())
+        drain_queue_.emplace_back(now + moment(random), session);
+    std::sort(drain_queue_.begin(), drain_queue_.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
+    close_drained();
+}
+
+void EventLoop::close_drained() {
+    const std::int64_t now = steady_ms();
+    const std::string notice = endpoints::encode_server_shutdown();
+    while (!drain_queue_.empty() && drain_queue_.back().first <= now) {
+        if (auto session = drain_queue_.back().second.lock())
+            session->close(1001, "server shutting down", notice);
+        drain_queue_.pop_back();
+    }
+    if (drain_queue_.empty())
+        return;
+    drain_timer_.expires_after(std::chrono::milliseconds(drain_queue_.back().first - now));
+    drain_timer_.async_wait([this](const boost::system::error_code& error) {
+        if (!error)
+            close_drained();
+    });
 }
 
 }  // namespace huddle::net

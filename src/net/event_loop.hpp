@@ -117,7 +117,8 @@ class EventLoop {
     std::unordered_map<std::string, OwnedDocument>& documents() { return documents_; }
 
     // Stops accepting and closes every connection with `server_shutdown` + 1001.
-    void begin_shutdown();
+    // With `drain_window` > 0 the closes are spread at random over it (rolling restarts).
+    void begin_shutdown(std::chrono::milliseconds drain_window);
 
   private:
     void accept_next();
@@ -130,6 +131,10 @@ class EventLoop {
     boost::asio::io_context io_;
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer sweep_timer_;
+    boost::asio::steady_timer drain_timer_;
+    // Sessions still to close during a drain, latest first (the next one is at the back).
+    std::vector<std::pair<std::int64_t, std::weak_ptr<WsSession>>> drain_queue_;
+    void close_drained();
     std::thread thread_;
     std::thread::id thread_id_;
     LoopRooms rooms_;

@@ -192,7 +192,9 @@ void Server::shutdown() {
     if (!accepting_.exchange(false))
         return;
     for (auto& loop : loops_) {
-        asio::post(loop->io(), [&loop = *loop] { loop.begin_shutdown(); });
+        asio::post(loop->io(), [&loop = *loop, window = settings_.server.drain_window] {
+            loop.begin_shutdown(window);
+        });
     }
     const auto deadline = std::chrono::steady_clock::now() + settings_.server.shutdown_deadline;
     while (std::chrono::steady_clock::now() < deadline) {

@@ -103,4 +103,31 @@ describe('graceful shutdown', () => {
         assertCleanExit(srv, res);
         await sleep(10);
     });
+
+    test('a drain (server.drain_window) spreads the closes over the window, refuses new connections, exits 0', async (t) => {
+        const srv = await startServer({ env: { HUDDLE_SERVER_SHUTDOWN_DEADLINE: '4s', HUDDLE_SERVER_DRAIN_WINDOW: '1500ms' } });
+        t.after(() => srv.kill9());
+        const clients = [];
+        for (let i = 0; i < 20; i++) clients.push(await connectUser(srv, `user${i}`, { name: `c${i}` }));
+        const started = Date.now();
+        srv.child.kill('SIGTERM');
+        const closedAt = await Promise.all(clients.map(async (c) => {
+            await expectShutdownNotice(c);
+            return Date.now() - started;
+        }));
+        // new connections are refused as soon as the drain starts
+        await assert.rejects(connectUser(srv, 'late'));
+        closedAt.sort((a, b) => a - b);
+        const spread = closedAt[closedAt.length - 1] - closedAt[0];
+        assert.ok(spread >= 500, `closes spread over ${spread} ms (${closedAt.join(', ')})`);
+        assert.ok(closedAt[closedAt.length - 1] < 1500 + 1000, `the last close came at ${closedAt.at(-1)} ms`);
+        const res = await exitWithin(srv, 4000 + 2000);
+        assertCleanExit(srv, res);
+    });
+
+    test('server.drain_window longer than server.shutdown_deadline is refused at startup', async () => {
+        await assert.rejects(
+            startServer({ env: { HUDDLE_SERVER_SHUTDOWN_DEADLINE: '1s', HUDDLE_SERVER_DRAIN_WINDOW: '5s' }, readyTimeoutMs: 5000 }),
+            /drain_window/);
+    });
 });

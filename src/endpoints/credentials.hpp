@@ -2,6 +2,7 @@
 // `Authorization: Bearer` header, or a cookie — in that order.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,5 +23,8 @@ std::string_view target_path(std::string_view target);
 
 // The percent-decoded value of query parameter `name`, if present.
 bool find_query_parameter(std::string_view target, std::string_view name, std::string& value);
+
+// A percent-decoded path segment (RFC 3986: '+' stays '+'); nullopt for a malformed escape.
+std::optional<std::string> decode_path_segment(std::string_view text);
 
 }  // namespace huddle::endpoints

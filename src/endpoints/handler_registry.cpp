@@ -48,9 +48,8 @@ std::optional<RouteMatch> match_handler_route(std::string_view target,
             if (path.size() < route_path.size() + 1 || !path.starts_with(route_path) ||
                 path[route_path.size()] != '/')
                 continue;
-            // Percent-decoded like a query value.
-            find_query_parameter("/?d=" + std::string(path.substr(route_path.size() + 1)), "d",
-                                 match.document);
+            match.document =
+                decode_path_segment(path.substr(route_path.size() + 1)).value_or(std::string());
         } else {
             if (path != route_path)
                 continue;

@@ -564,13 +564,9 @@ void metrics(const SessionPtr& session) {
     });
 }
 
+// A malformed escape gives "", which the name checks that follow refuse.
 std::string percent_decoded(std::string_view segment) {
-    std::string value;
-    // Reuse the query decoder on a synthetic target.
-    std::string target = "/?v=";
-    target += segment;
-    endpoints::find_query_parameter(target, "v", value);
-    return value;
+    return endpoints::decode_path_segment(segment).value_or(std::string());
 }
 
 }  // namespace

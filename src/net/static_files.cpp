@@ -5,6 +5,7 @@
 #include <system_error>
 #include <utility>
 
+#include "endpoints/credentials.hpp"
 #include "net/http_routes.hpp"
 
 namespace huddle::net {
@@ -20,36 +21,6 @@ constexpr std::string_view kHomePage =
     "<!doctype html><meta charset=utf-8><title>Huddle</title>"
     "<h1>Huddle is running</h1><p>WebSocket endpoint: <code>/ws?token=…</code>. "
     "See <code>/health</code>, <code>/metrics</code> and docs/protocol.md.</p>";
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out += text[i];
-            continue;
-        }
-        if (i + 2 >= text.size())
-            return std::nullopt;
-        const int high = hex_value(text[i + 1]);
-        const int low = hex_value(text[i + 2]);
-        if (high < 0 || low < 0)
-            return std::nullopt;
-        out += static_cast<char>(high * 16 + low);
-        i += 2;
-    }
-    return out;
-}
 
 bool segment_is_safe(std::string_view segment) {
     if (segment.empty() || segment.front() == '.')
@@ -68,7 +39,7 @@ std::optional<std::string> static_file_path(std::string_view url_path) {
     if (url_path.empty() || url_path.front() != '/')
         return std::nullopt;
     // Decoded before splitting, so that an escaped "/" or "." is judged like a plain one.
-    const std::optional<std::string> decoded = percent_decode(url_path);
+    const std::optional<std::string> decoded = endpoints::decode_path_segment(url_path);
     if (!decoded)
         return std::nullopt;
     std::string_view rest = *decoded;

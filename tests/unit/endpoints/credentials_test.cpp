@@ -229,3 +229,18 @@ TEST(FindQueryParameter, ValueIsUntouchedWhenAbsent) {
     EXPECT_FALSE(find_query_parameter("/ws?a=1", "b", value));
     EXPECT_EQ(value, "keep");
 }
+
+namespace huddle::endpoints {
+namespace {
+
+TEST(DecodePathSegment, DecodesEscapesKeepsPlusRefusesMalformed) {
+    EXPECT_EQ(decode_path_segment("auth0%7C5f7c"), "auth0|5f7c");
+    EXPECT_EQ(decode_path_segment("a+b%2Fc"), "a+b/c");
+    EXPECT_EQ(decode_path_segment(""), "");
+    EXPECT_FALSE(decode_path_segment("%zz").has_value());
+    EXPECT_FALSE(decode_path_segment("abc%4").has_value());
+    EXPECT_FALSE(decode_path_segment("%").has_value());
+}
+
+}  // namespace
+}  // namespace huddle::endpoints

@@ -25,6 +25,16 @@ TEST(HandlerRegistry, RoutesEachDocumentEndpointByPath) {
     EXPECT_EQ(fabric->client_id, "tab-1");
 }
 
+TEST(HandlerRegistry, DocumentNamesInThePathKeepTheirPlusSigns) {
+    // The stock provider puts the room name in the path as it is; '+' is a document name
+    // character, not a space there.
+    const auto match = match_handler_route("/yjs/team+a%2Fnotes", config::ServerSettings{});
+    ASSERT_TRUE(match);
+    EXPECT_EQ(match->document, "team+a/notes");
+    EXPECT_EQ(match->error, "");
+    EXPECT_NE(match_handler_route("/yjs/bad%zz", config::ServerSettings{})->error, "");
+}
+
 TEST(HandlerRegistry, PathsComeFromTheSettings) {
     config::ServerSettings settings;
     settings.fabric_path = "/collab";

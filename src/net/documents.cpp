@@ -73,13 +73,7 @@ void Server::fan_out_document(const std::string& room,
     delivery->room = room;
     delivery->excluded_connection = excluded_connection;
     delivery->accepted_at_us = steady_us();
-    for (auto& loop : loops_) {
-        if (loop->on_this_thread()) {
-            loop->deliver(*delivery);
-        } else {
-            asio::post(loop->io(), [delivery, &target = *loop] { target.deliver(*delivery); });
-        }
-    }
+    deliver_to_loops(std::move(delivery));
 }
 
 void Server::document_open(std::string document, DocumentFormat format, EventLoop& reply_loop,

@@ -423,6 +423,10 @@ void Server::fan_out(const std::string& room, const std::string& text,
     delivery->excluded_connection = excluded_connection;
     delivery->excluded_users = std::move(excluded_users);
     delivery->accepted_at_us = steady_us();
+    deliver_to_loops(std::move(delivery));
+}
+
+void Server::deliver_to_loops(std::shared_ptr<RoomDelivery> delivery) {
     // Posts from this one loop reach each loop in order: the room's order is the same everywhere.
     for (auto& loop : loops_) {
         if (loop->on_this_thread()) {

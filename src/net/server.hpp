@@ -224,6 +224,8 @@ class Server {
     void fan_out(const std::string& room, const std::string& text,
                  std::uint64_t excluded_connection, std::vector<std::string> excluded_users);
     static void complete(PublishRequest& request, PublishOutcome outcome);
+    // Hands one encoded delivery to every loop (the same bytes for all).
+    void deliver_to_loops(std::shared_ptr<RoomDelivery> delivery);
     // Document rooms: one frame per protocol, encoded once, to every loop.
     void fan_out_document(const std::string& room,
                           std::array<SharedFrame, endpoints::kDocumentFormatCount> frames,

@@ -1,7 +1,8 @@
 // libFuzzer target for the messages nodes exchange through the broker (endpoints/cluster_message).
 //
-// Input: any bytes, decoded as an event and as a command. Checks: whatever decodes encodes back to
-// something that decodes to the same fields (the codec is its own inverse on what it accepts).
+// Input: any bytes, decoded as an event, a command and a document message. Checks: whatever decodes
+// encodes back to something that decodes to the same fields (the codec is its own inverse on what
+// it accepts).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -37,6 +38,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(again->kind == command->kind && again->user == command->user &&
               again->code == command->code && again->pattern == command->pattern &&
               again->reason == command->reason);
+    }
+    if (const auto cast = ep::decode_document_cast(bytes)) {
+        const auto again = ep::decode_document_cast(ep::encode_document_cast(*cast));
+        check(again.has_value());
+        check(again->kind == cast->kind && again->format == cast->format &&
+              again->client == cast->client && again->body == cast->body);
     }
     return 0;
 }

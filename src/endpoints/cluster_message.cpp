@@ -47,6 +47,7 @@ class Reader {
     }
 
     bool done() const { return rest_.empty(); }
+    std::string_view rest() const { return rest_; }
 
   private:
     std::string_view rest_;
@@ -125,6 +126,57 @@ std::optional<ClusterCommand> decode_cluster_command(std::string_view bytes) {
         return std::nullopt;
     return ClusterCommand{std::string(*kind), std::string(*user), *code, std::string(*pattern),
                           std::string(*reason)};
+}
+
+std::string encode_document_cast(const DocumentCast& cast) {
+    // Updates and awareness are the bulk of the traffic: the kind and the bytes, nothing else.
+    std::string out(1, static_cast<char>(cast.kind));
+    if (cast.kind == DocumentCast::Kind::relay || cast.kind == DocumentCast::Kind::send)
+        out += static_cast<char>('0' + static_cast<int>(cast.format));
+    if (cast.kind == DocumentCast::Kind::send)
+        put(out, cast.client);
+    out += cast.body;
+    return out;
+}
+
+std::optional<DocumentCast> decode_document_cast(std::string_view bytes) {
+    if (bytes.empty())
+        return std::nullopt;
+    DocumentCast cast;
+    cast.kind = static_cast<DocumentCast::Kind>(bytes.front());
+    bytes.remove_prefix(1);
+    switch (cast.kind) {
+        case DocumentCast::Kind::update:
+        case DocumentCast::Kind::awareness:
+            if (bytes.empty())
+                return std::nullopt;
+            break;
+        case DocumentCast::Kind::deleted:
+            if (!bytes.empty())
+                return std::nullopt;
+            break;
+        case DocumentCast::Kind::relay:
+        case DocumentCast::Kind::send: {
+            if (bytes.empty() || bytes.front() <= '0' ||
+                bytes.front() >= '0' + static_cast<int>(kDocumentFormatCount))
+                return std::nullopt;
+            cast.format = static_cast<DocumentFormat>(bytes.front() - '0');
+            bytes.remove_prefix(1);
+            if (cast.kind == DocumentCast::Kind::send) {
+                Reader in(bytes);
+                const auto client = in.field();
+                if (!client)
+                    return std::nullopt;
+                cast.client = *client;
+                bytes.remove_prefix(bytes.size() - in.rest().size());
+            }
+            break;
+        }
+        default:
+            return std::nullopt;
+    }
+    cast.body = bytes;
+    return cast;
 }
 
 }  // namespace huddle::endpoints

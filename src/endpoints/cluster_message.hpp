@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "endpoints/handler.hpp"
+
 namespace huddle::endpoints {
 
 struct ClusterEvent {
@@ -37,5 +39,24 @@ struct ClusterCommand {
 };
 std::string encode_cluster_command(const ClusterCommand& command);
 std::optional<ClusterCommand> decode_cluster_command(std::string_view bytes);
+
+// A message about a Yjs document, published on the document's room by the node where it happened,
+// for the other nodes with the document loaded.
+struct DocumentCast {
+    enum class Kind : char {
+        update = 'U',     // a stored update (body: the update's bytes)
+        awareness = 'A',  // a y-websocket awareness message (body: the whole message)
+        relay = 'T',      // a client's text relayed to the document's clients of `format`
+        send = 'S',       // the backend's text to the clients of `format` (`client`: only that one)
+        deleted = 'D',    // the document was deleted: close its connections, drop it from memory
+    };
+    Kind kind = Kind::update;
+    DocumentFormat format = DocumentFormat::none;  // relay and send
+    std::string client;                            // send: "" for every client
+    std::string body;
+};
+std::string encode_document_cast(const DocumentCast& cast);
+// nullopt for anything else (a probe, garbage).
+std::optional<DocumentCast> decode_document_cast(std::string_view bytes);
 
 }  // namespace huddle::endpoints

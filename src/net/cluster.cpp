@@ -454,12 +454,9 @@ void Cluster::document_loaded(std::string document, bool loaded) {
     });
 }
 
-void Cluster::document_publish(const std::string& document, char kind,
-                               std::span<const std::uint8_t> bytes) {
-    std::string payload(1, kind);
-    payload.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+void Cluster::document_publish(const std::string& document, const DocumentCast& cast) {
     asio::post(io_, [this, room = Server::document_room(document),
-                     payload = std::move(payload)]() mutable {
+                     payload = endpoints::encode_document_cast(cast)]() mutable {
         broker_->publish(std::move(room), std::move(payload), {}, {});
     });
 }
@@ -479,12 +476,13 @@ void Cluster::on_document_message(const broker::Message& message) {
         return;
     }
     // The origin relayed its own messages when it accepted them.
-    if (mine || message.payload.size() < 2)
+    if (mine)
         return;
-    const auto* data = reinterpret_cast<const std::uint8_t*>(message.payload.data());
+    std::optional<DocumentCast> cast = endpoints::decode_document_cast(message.payload);
+    if (!cast)
+        return;
     server_.document_from_cluster(room.substr(Server::document_room("").size()),
-                                  message.payload.front(),
-                                  Server::Bytes(data + 1, data + message.payload.size()));
+                                  std::string(message.origin), std::move(*cast));
     delivered_.fetch_add(1, std::memory_order_relaxed);
 }
 

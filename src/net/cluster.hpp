@@ -47,6 +47,7 @@ using endpoints::ClusterCommand;
 using endpoints::ClusterEvent;
 using endpoints::decode_cluster_command;
 using endpoints::decode_cluster_event;
+using endpoints::DocumentCast;
 using endpoints::encode_cluster_command;
 using endpoints::encode_cluster_event;
 
@@ -85,9 +86,8 @@ class Cluster {
 
     // Any thread, called by the document's owner loop in the order of its changes.
     void document_loaded(std::string document, bool loaded);
-    // `kind` 'U': a stored update; 'A': an awareness message.
-    void document_publish(const std::string& document, char kind,
-                          std::span<const std::uint8_t> bytes);
+    // To the other nodes with the document loaded.
+    void document_publish(const std::string& document, const endpoints::DocumentCast& cast);
 
     // Any thread: for /health and /metrics.
     broker::BrokerState state() const { return broker_->state(); }

@@ -25,6 +25,18 @@ using observability::LogLevel;
 
 namespace {
 
+using endpoints::DocumentCast;
+
+std::string as_text(std::span<const std::uint8_t> bytes) {
+    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+// Awareness states that came from another node are kept under one pseudo connection per node
+// (the high bit set: local connection ids count up from 1 and never get there).
+std::uint64_t remote_awareness_owner(std::string_view origin) {
+    return (std::uint64_t{1} << 63) | (std::hash<std::string_view>{}(origin) >> 1);
+}
+
 SharedFrame binary_frame(std::span<const std::uint8_t> bytes) {
     return std::make_shared<const std::string>(ws::encode_frame(
         ws::Opcode::binary,
@@ -212,7 +224,8 @@ void Server::store_document_update(EventLoop& owner, const std::string& document
                                      connection);
                     // Durable first: a node that hears of it can always find it in the store.
                     if (cluster_)
-                        cluster_->document_publish(document, 'U', *bytes);
+                        cluster_->document_publish(
+                            document, {DocumentCast::Kind::update, {}, {}, as_text(*bytes)});
                     answer(reply_loop, std::move(finished), std::string());
                 });
         });
@@ -255,30 +268,35 @@ void Server::document_state(std::string document, EventLoop& reply_loop,
 
 void Server::document_delete(std::string document, EventLoop& reply_loop,
                              std::function<void(bool)> done) {
-    on_owner(document,
-             [this, document, &reply_loop, done = std::move(done)](EventLoop& owner) mutable {
-                 bool existed = false;
-                 try {
-                     existed = store_->remove(document);
-                 } catch (const std::exception& error) {
-                     log(LogLevel::error, "document.delete_failed",
-                         {{"document", document}, {"error", error.what()}});
-                 }
-                 const bool was_loaded = owner.documents().erase(document) != 0;
-                 if (was_loaded)
-                     document_unloaded(document);
-                 existed = was_loaded || existed;
-                 // Its clients would push the content back: they are closed (44xx: do not
-                 // reconnect).
-                 const std::string room = document_room(document);
-                 for (auto& loop : loops_) {
-                     asio::post(loop->io(), [room, &source = *loop] {
-                         for (const auto& session : source.members_of(room))
-                             session->close(4404, "document deleted");
-                     });
-                 }
-                 answer(reply_loop, std::move(done), existed);
-             });
+    on_owner(
+        document, [this, document, &reply_loop, done = std::move(done)](EventLoop& owner) mutable {
+            bool existed = false;
+            try {
+                existed = store_->remove(document);
+            } catch (const std::exception& error) {
+                log(LogLevel::error, "document.delete_failed",
+                    {{"document", document}, {"error", error.what()}});
+            }
+            const bool was_loaded = owner.documents().erase(document) != 0;
+            if (was_loaded)
+                document_unloaded(document);
+            existed = was_loaded || existed;
+            close_deleted_document(document);
+            if (cluster_)
+                cluster_->document_publish(document, {DocumentCast::Kind::deleted, {}, {}, {}});
+            answer(reply_loop, std::move(done), existed);
+        });
+}
+
+void Server::close_deleted_document(const std::string& document) {
+    // Its clients would push the content back: they are closed (44xx: do not reconnect).
+    const std::string room = document_room(document);
+    for (auto& loop : loops_) {
+        asio::post(loop->io(), [room, &source = *loop] {
+            for (const auto& session : source.members_of(room))
+                session->close(4404, "document deleted");
+        });
+    }
 }
 
 void Server::list_documents(EventLoop& reply_loop,
@@ -322,7 +340,8 @@ void Server::document_awareness(std::string document, Bytes message, std::uint64
         fan_out_document(document_room(document),
                          only_for(DocumentFormat::y_websocket, binary_frame(applied.message)), 0);
         if (cluster_)
-            cluster_->document_publish(document, 'A', applied.message);
+            cluster_->document_publish(
+                document, {DocumentCast::Kind::awareness, {}, {}, as_text(applied.message)});
     });
 }
 
@@ -350,7 +369,8 @@ void Server::document_close(std::string document, DocumentFormat format, std::ui
                              only_for(DocumentFormat::y_websocket, binary_frame(removal)),
                              connection);
             if (cluster_)
-                cluster_->document_publish(document, 'A', removal);
+                cluster_->document_publish(
+                    document, {DocumentCast::Kind::awareness, {}, {}, as_text(removal)});
         }
         // Memory follows the documents in use: the state is stored, it is read again on next use
         // after documents.idle_unload.
@@ -369,6 +389,8 @@ void Server::document_relay_text(std::string document, DocumentFormat format, st
     on_owner(document, [this, document, format, text = std::move(text), connection](EventLoop&) {
         fan_out_document(document_room(document), only_for(format, make_text_frame(text)),
                          connection);
+        if (cluster_)
+            cluster_->document_publish(document, {DocumentCast::Kind::relay, format, {}, text});
     });
 }
 
@@ -379,6 +401,8 @@ void Server::document_send_text(std::string document, DocumentFormat format, std
         const std::string room =
             client.empty() ? document_room(document) : document_client_room(document, client);
         fan_out_document(room, only_for(format, make_text_frame(text)), 0);
+        if (cluster_)
+            cluster_->document_publish(document, {DocumentCast::Kind::send, format, client, text});
     });
 }
 
@@ -434,28 +458,57 @@ void Server::document_unloaded(const std::string& document) {
         cluster_->document_loaded(document, false);
 }
 
-void Server::document_from_cluster(std::string document, char kind, Bytes bytes) {
-    on_owner(document, [this, document, kind, bytes = std::move(bytes)](EventLoop& owner) mutable {
+void Server::document_from_cluster(std::string document, std::string origin, DocumentCast cast) {
+    on_owner(document, [this, document, origin = std::move(origin),
+                        cast = std::move(cast)](EventLoop& owner) mutable {
+        const std::string room = document_room(document);
+        switch (cast.kind) {
+            case DocumentCast::Kind::relay:
+                fan_out_document(room, only_for(cast.format, make_text_frame(cast.body)), 0);
+                return;
+            case DocumentCast::Kind::send:
+                fan_out_document(
+                    cast.client.empty() ? room : document_client_room(document, cast.client),
+                    only_for(cast.format, make_text_frame(cast.body)), 0);
+                return;
+            case DocumentCast::Kind::deleted:
+                // The node that deleted it removed it from the shared store.
+                if (owner.documents().erase(document) != 0)
+                    document_unloaded(document);
+                close_deleted_document(document);
+                return;
+            default:
+                break;
+        }
         const auto it = owner.documents().find(document);
         if (it == owner.documents().end())
             return;  // unloaded meanwhile: the store has it for the next load
         EventLoop::OwnedDocument& doc = it->second;
-        if (kind == 'A') {
-            // Relayed, not kept: the sender renews its state every 15 s, which late joiners see.
-            fan_out_document(document_room(document),
-                             only_for(DocumentFormat::y_websocket, binary_frame(bytes)), 0);
+        const auto* data = reinterpret_cast<const std::uint8_t*>(cast.body.data());
+        const std::span<const std::uint8_t> bytes(data, cast.body.size());
+        if (cast.kind == DocumentCast::Kind::awareness) {
+            // Kept as well as relayed, so that a client opening the document here sees the other
+            // nodes' users at once rather than at their next renewal.
+            auto decoded = yws::decode_message(bytes);
+            const auto* ok = std::get_if<yws::Decoded>(&decoded);
+            if (ok == nullptr || !ok->awareness)
+                return;
+            yws::AwarenessApplied applied =
+                doc.awareness.apply(remote_awareness_owner(origin), ok->awareness->entries);
+            if (!applied.message.empty())
+                fan_out_document(
+                    room, only_for(DocumentFormat::y_websocket, binary_frame(applied.message)), 0);
             return;
         }
-        if (kind != 'U')
-            return;
-        if (auto error = doc.state.validate(bytes)) {
+        const Bytes update(bytes.begin(), bytes.end());
+        if (auto error = doc.state.validate(update)) {
             log(LogLevel::warn, "document.cluster_update_refused",
                 {{"document", document}, {"error", error->message}});
             return;
         }
-        doc.state.apply(bytes);
+        doc.state.apply(update);
         doc.foreign = true;
-        fan_out_document(document_room(document), update_frames(&doc, document, bytes), 0);
+        fan_out_document(room, update_frames(&doc, document, update), 0);
     });
 }
 

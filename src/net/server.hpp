@@ -19,6 +19,7 @@
 #include "config/settings.hpp"
 #include "core/admission.hpp"
 #include "core/namespace_rules.hpp"
+#include "endpoints/cluster_message.hpp"
 #include "endpoints/rooms_endpoint.hpp"
 #include "net/shared_frame.hpp"
 #include "observability/metrics.hpp"
@@ -234,9 +235,13 @@ class Server {
     void store_document_update(EventLoop& owner, const std::string& document, Bytes update,
                                std::uint64_t connection, EventLoop& reply_loop,
                                std::function<void(std::string)> finished);
-    // Cluster (cluster.hpp): a message another node published for a document ('U': an update it
-    // stored, 'A': awareness), applied if loaded here and relayed to this node's connections.
-    void document_from_cluster(std::string document, char kind, Bytes bytes);
+    // Cluster (cluster.hpp): a message another node published about a document: updates it stored
+    // and awareness are applied if the document is loaded here; everything is relayed to this
+    // node's connections of the document.
+    void document_from_cluster(std::string document, std::string origin,
+                               endpoints::DocumentCast cast);
+    // Closes the connections of a deleted document (4404), on every loop.
+    void close_deleted_document(const std::string& document);
     // The document's subscription is live: what the store holds and the state lacks is applied.
     void document_catch_up(std::string document);
     // Merges a document's stored updates into one, off the loop (maintenance thread); the store

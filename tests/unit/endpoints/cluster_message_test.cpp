@@ -49,5 +49,36 @@ TEST(ClusterMessage, GarbageAndTruncationAreRefused) {
     EXPECT_FALSE(decode_cluster_command(encoded).has_value()) << "an event is not a command";
 }
 
+TEST(DocumentCast, EveryKindRoundTrips) {
+    const std::string binary("\x01\x00\xff\n", 4);
+    const DocumentCast casts[] = {
+        {DocumentCast::Kind::update, DocumentFormat::none, "", binary},
+        {DocumentCast::Kind::awareness, DocumentFormat::none, "", binary},
+        {DocumentCast::Kind::relay, DocumentFormat::fabric_json, "", R"({"type":"steps"})"},
+        {DocumentCast::Kind::send, DocumentFormat::fabric_json, "42", R"({"type":"steps"})"},
+        {DocumentCast::Kind::send, DocumentFormat::drafts_json, "", "{}"},
+        {DocumentCast::Kind::deleted, DocumentFormat::none, "", ""},
+    };
+    for (const DocumentCast& cast : casts) {
+        const auto decoded = decode_document_cast(encode_document_cast(cast));
+        ASSERT_TRUE(decoded.has_value()) << static_cast<char>(cast.kind);
+        EXPECT_EQ(decoded->kind, cast.kind);
+        EXPECT_EQ(decoded->format, cast.format);
+        EXPECT_EQ(decoded->client, cast.client);
+        EXPECT_EQ(decoded->body, cast.body);
+    }
+}
+
+TEST(DocumentCast, UpdatesTravelAsKindAndBytes) {
+    // The format other nodes of an older build read: one kind byte, then the update.
+    EXPECT_EQ(encode_document_cast({DocumentCast::Kind::update, DocumentFormat::none, "", "xyz"}),
+              "Uxyz");
+}
+
+TEST(DocumentCast, GarbageIsRefused) {
+    for (const char* bad : {"", "U", "A", "P1", "Dx", "T", "T0{}", "T9{}", "S3", "S39:ab", "X1"})
+        EXPECT_FALSE(decode_document_cast(bad).has_value()) << bad;
+}
+
 }  // namespace
 }  // namespace huddle::endpoints

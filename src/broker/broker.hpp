@@ -50,6 +50,8 @@ struct PublishOptions {
     std::size_t history_length = 1000;  // history kept per room (approximate in Redis: MAXLEN ~)
     std::string idempotency_key;        // history only: a retry with the same key is not sent twice
     std::chrono::seconds idempotency_ttl{600};
+    // History only: entries older than this (by the broker's clock) are dropped; 0: no age limit.
+    std::chrono::milliseconds history_max_age{0};
 };
 
 enum class PublishStatus {
@@ -156,8 +158,10 @@ class Broker {
     virtual void publish(std::string room, std::string payload, PublishOptions options,
                          std::function<void(PublishResult)> done) = 0;
 
-    // Recovery on any node: the room's history with offset > after_offset.
+    // Recovery on any node: the room's history with offset > after_offset. Entries older than
+    // `max_age` (0: no limit) are dropped first, so a quiet room does not keep them either.
     virtual void read_history(std::string room, std::uint64_t after_offset, std::size_t limit,
+                              std::chrono::milliseconds max_age,
                               std::function<void(HistoryRead)> done) = 0;
 
     // Node commands: to every node (this one included), or to one node.

@@ -100,8 +100,12 @@ void InProcessBroker::publish(std::string room, std::string payload, PublishOpti
         } else {
             result.offset = ++history.last;
             history.entries.push_back({result.offset, payload});
-            while (history.entries.size() > std::max<std::size_t>(options.history_length, 1))
+            history.times.push_back(std::chrono::steady_clock::now());
+            while (history.entries.size() > std::max<std::size_t>(options.history_length, 1)) {
                 history.entries.pop_front();
+                history.times.pop_front();
+            }
+            drop_older(history, options.history_max_age);
             if (!options.idempotency_key.empty()) {
                 history.keys.emplace(options.idempotency_key, result.offset);
                 history.key_order.push_back(options.idempotency_key);
@@ -123,11 +127,23 @@ void InProcessBroker::publish(std::string room, std::string payload, PublishOpti
         });
 }
 
+void InProcessBroker::drop_older(RoomHistory& history, std::chrono::milliseconds max_age) {
+    if (max_age.count() <= 0)
+        return;
+    const auto cutoff = std::chrono::steady_clock::now() - max_age;
+    while (!history.times.empty() && history.times.front() < cutoff) {
+        history.entries.pop_front();
+        history.times.pop_front();
+    }
+}
+
 void InProcessBroker::read_history(std::string room, std::uint64_t after_offset, std::size_t limit,
+                                   std::chrono::milliseconds max_age,
                                    std::function<void(HistoryRead)> done) {
     HistoryRead read;
     if (const auto it = history_.find(room); it != history_.end()) {
-        const RoomHistory& history = it->second;
+        RoomHistory& history = it->second;
+        drop_older(history, max_age);
         read.epoch = history.epoch;
         read.last_offset = history.last;
         read.oldest_offset = history.entries.empty() ? 0 : history.entries.front().offset;

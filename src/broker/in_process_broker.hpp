@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
@@ -33,6 +34,7 @@ class InProcessBroker final : public Broker {
     void publish(std::string room, std::string payload, PublishOptions options,
                  std::function<void(PublishResult)> done) override;
     void read_history(std::string room, std::uint64_t after_offset, std::size_t limit,
+                      std::chrono::milliseconds max_age,
                       std::function<void(HistoryRead)> done) override;
     void broadcast(std::string payload) override;
     void send_to_node(std::string node, std::string payload) override;
@@ -46,8 +48,9 @@ class InProcessBroker final : public Broker {
         std::string epoch;
         std::uint64_t last = 0;
         std::deque<HistoryEntry> entries;
-        std::unordered_map<std::string, std::uint64_t> keys;  // idempotency key -> offset
-        std::deque<std::string> key_order;                    // oldest first, bounds `keys`
+        std::deque<std::chrono::steady_clock::time_point> times;  // of `entries`
+        std::unordered_map<std::string, std::uint64_t> keys;      // idempotency key -> offset
+        std::deque<std::string> key_order;                        // oldest first, bounds `keys`
     };
     struct UserPresence {
         std::size_t connections = 0;
@@ -57,6 +60,7 @@ class InProcessBroker final : public Broker {
     template <typename Task>
     void later(Task task);
     void deliver(std::string room, std::uint64_t offset, std::string epoch, std::string payload);
+    static void drop_older(RoomHistory& history, std::chrono::milliseconds max_age);
 
     boost::asio::io_context& io_;
     std::string node_id_;

@@ -394,7 +394,8 @@ void RedisBroker::send_publish(std::shared_ptr<PendingPublish> publish) {
             {random_token(random_, 16), node_id_, publish->payload,
              std::to_string(std::max<std::size_t>(publish->options.history_length, 1)),
              std::to_string(std::max<long long>(publish->options.idempotency_ttl.count(), 1)),
-             keyed ? "1" : "0"},
+             keyed ? "1" : "0",
+             std::to_string(std::max<long long>(publish->options.history_max_age.count(), 0))},
             completion);
     }
     if (!sent) {
@@ -455,6 +456,7 @@ bool RedisBroker::run_script(const RedisScript& script, std::vector<std::string>
 // History, node commands
 
 void RedisBroker::read_history(std::string room, std::uint64_t after_offset, std::size_t limit,
+                               std::chrono::milliseconds max_age,
                                std::function<void(HistoryRead)> done) {
     auto completion = [done, limit](const redisReply* reply) {
         HistoryRead read;
@@ -480,7 +482,9 @@ void RedisBroker::read_history(std::string room, std::uint64_t after_offset, std
     };
     const std::string count = std::to_string(std::max<std::size_t>(limit, 1));
     if (!run_script(history_script(), {names_.meta_key(room), names_.log_key(room)},
-                    {std::to_string(after_offset), count}, completion)) {
+                    {std::to_string(after_offset), count,
+                     std::to_string(std::max<long long>(max_age.count(), 0))},
+                    completion)) {
         HistoryRead read;
         read.ok = false;
         read.error = "Redis is unreachable";

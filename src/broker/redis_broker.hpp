@@ -66,6 +66,7 @@ class RedisBroker final : public Broker {
     void publish(std::string room, std::string payload, PublishOptions options,
                  std::function<void(PublishResult)> done) override;
     void read_history(std::string room, std::uint64_t after_offset, std::size_t limit,
+                      std::chrono::milliseconds max_age,
                       std::function<void(HistoryRead)> done) override;
     void broadcast(std::string payload) override;
     void send_to_node(std::string node, std::string payload) override;

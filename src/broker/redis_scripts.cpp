@@ -6,6 +6,36 @@ namespace huddle::broker {
 
 namespace {
 
+// Drops a room's history entries written before `cutoff` (ms, Redis's clock, field 't'; entries
+// without it count as old). Entries are in time order: one clock, Redis's, stamped them all.
+constexpr std::string_view kDropOlder = R"lua(
+local function drop_older(log, cutoff)
+  local from, count = '-', 1
+  while true do
+    local batch = redis.call('XRANGE', log, from, '+', 'COUNT', count)
+    for i, entry in ipairs(batch) do
+      local fields, t = entry[2], 0
+      for f = 1, #fields, 2 do
+        if fields[f] == 't' then t = tonumber(fields[f + 1]) end
+      end
+      if t >= cutoff then
+        if from ~= '-' or i > 1 then redis.call('XTRIM', log, 'MINID', entry[1]) end
+        return
+      end
+    end
+    if #batch < count then
+      if #batch > 0 or from ~= '-' then redis.call('XTRIM', log, 'MAXLEN', 0) end
+      return
+    end
+    from, count = '(' .. batch[#batch][1], 100
+  end
+end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+)lua";
+
 // The envelope header is built here as in envelope.cpp: "h1 <offset> <epoch> <origin>\n".
 constexpr std::string_view kPublish = R"lua(
 local meta, log, channel, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -23,7 +53,11 @@ if not epoch then
   redis.call('HSET', meta, 'epoch', epoch, 'last', 0)
 end
 local offset = redis.call('HINCRBY', meta, 'last', 1)
-redis.call('XADD', log, 'MAXLEN', '~', ARGV[4], offset .. '-0', 'p', ARGV[3])
+local now = now_ms()
+redis.call('XADD', log, 'MAXLEN', '~', ARGV[4], offset .. '-0', 'p', ARGV[3], 't', now)
+if tonumber(ARGV[7]) > 0 then
+  drop_older(log, now - tonumber(ARGV[7]))
+end
 if ARGV[6] == '1' then
   redis.call('SET', idem, offset, 'EX', ARGV[5])
 end
@@ -35,6 +69,9 @@ constexpr std::string_view kHistory = R"lua(
 local meta = redis.call('HMGET', KEYS[1], 'epoch', 'last')
 if not meta[1] then
   return {'', '0', '0', {}}
+end
+if tonumber(ARGV[3]) > 0 then
+  drop_older(KEYS[2], now_ms() - tonumber(ARGV[3]))
 end
 local oldest = '0'
 local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
@@ -124,24 +161,30 @@ std::string sha1_hex(std::string_view text) {
 
 }  // namespace
 
+RedisScript make_script(std::string body) {
+    RedisScript script{std::move(body), {}};
+    script.sha1 = sha1_hex(script.body);
+    return script;
+}
+
 const RedisScript& publish_script() {
-    static const RedisScript script{kPublish, sha1_hex(kPublish)};
+    static const RedisScript script = make_script(std::string(kDropOlder) + std::string(kPublish));
     return script;
 }
 const RedisScript& history_script() {
-    static const RedisScript script{kHistory, sha1_hex(kHistory)};
+    static const RedisScript script = make_script(std::string(kDropOlder) + std::string(kHistory));
     return script;
 }
 const RedisScript& presence_set_script() {
-    static const RedisScript script{kPresenceSet, sha1_hex(kPresenceSet)};
+    static const RedisScript script = make_script(std::string(kPresenceSet));
     return script;
 }
 const RedisScript& presence_list_script() {
-    static const RedisScript script{kPresenceList, sha1_hex(kPresenceList)};
+    static const RedisScript script = make_script(std::string(kPresenceList));
     return script;
 }
 const RedisScript& heartbeat_script() {
-    static const RedisScript script{kHeartbeat, sha1_hex(kHeartbeat)};
+    static const RedisScript script = make_script(std::string(kHeartbeat));
     return script;
 }
 

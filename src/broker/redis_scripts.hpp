@@ -8,14 +8,16 @@
 namespace huddle::broker {
 
 struct RedisScript {
-    std::string_view body;
+    std::string body;
     std::string sha1;  // hex, computed from the body
 };
 
 // KEYS: meta, log, channel, idempotency key. ARGV: candidate epoch, node, payload, max length,
-// idempotency TTL (s), "1" when the key is used. Returns {"ok"|"dup", offset, epoch}.
+// idempotency TTL (s), "1" when the key is used, max age (ms, 0: none). Returns {"ok"|"dup",
+// offset, epoch}.
 const RedisScript& publish_script();
-// KEYS: meta, log. ARGV: after offset, limit. Returns {epoch, last, oldest id, {{id, {f, v}}...}}.
+// KEYS: meta, log. ARGV: after offset, limit, max age (ms, 0: none). Returns {epoch, last, oldest
+// id, {{id, {f, v}}...}}.
 const RedisScript& history_script();
 // KEYS: nodes, pnode, puser, pinfo, node rooms. ARGV: node, user, count, info, room.
 // Returns {cluster before, cluster after}.

@@ -272,7 +272,8 @@ void Cluster::catch_up(const std::string& room) {
     RoomState& waiting = rooms_[room];
     waiting.catching_up = true;
     broker_->read_history(
-        room, waiting.delivered, kCatchUpLimit, [this, room](broker::HistoryRead read) {
+        room, waiting.delivered, kCatchUpLimit, max_age(room),
+        [this, room](broker::HistoryRead read) {
             const auto it = rooms_.find(room);
             if (it == rooms_.end())
                 return;
@@ -393,6 +394,7 @@ void Cluster::publish(PublishRequest request) {
             options.history = true;
             options.history_length = rules.history;
             options.idempotency_key = request.idempotency_key;
+            options.history_max_age = std::chrono::milliseconds(rules.history_max_age_ms);
         } else if (const auto it = rooms_.find(request.room);
                    it != rooms_.end() && !it->second.ready) {
             // Our subscription is not live yet (new room, or the broker is away): our members get
@@ -603,50 +605,52 @@ void Cluster::start_read(const std::shared_ptr<PendingJoin>& join) {
     join->reading = true;
     const std::uint64_t after = join->resume ? join->resume->offset : 0;
     const std::size_t limit = join->resume ? kMaxReplay + 1 : 0;
-    broker_->read_history(join->room, after, limit, [this, join](broker::HistoryRead read) {
-        if (join->answered)
-            return;
-        join->read_done = true;
-        if (!read.ok) {
-            join->reason = "the room's history could not be read";
-            answer(join);
-            return;
-        }
-        join->epoch = read.epoch;
-        join->position = read.last_offset;
-        if (const auto& resume = join->resume) {
-            const std::uint64_t from = resume->offset;
-            // A client that saw nothing yet (no epoch, offset 0) recovers from the start.
-            const bool from_start = resume->epoch.empty() && from == 0;
-            if (!from_start && resume->epoch != read.epoch) {
-                join->reason = "the room's history has another epoch: resync";
-            } else if (from > read.last_offset) {
-                join->reason = "the offset is ahead of the room's history";
-            } else if (read.last_offset - from > kMaxReplay) {
-                join->reason = "more events were missed than a recovery replays: resync";
-            } else if (from < read.last_offset &&
-                       (read.oldest_offset == 0 || read.oldest_offset > from + 1)) {
-                join->reason = "the missed events are no longer kept: resync";
-            } else {
-                join->recovering = true;
-                for (const auto& entry : read.entries) {
-                    if (entry.offset > read.last_offset)
-                        break;
-                    const std::optional<ClusterEvent> event = decode_cluster_event(entry.payload);
-                    if (!event)
-                        continue;
-                    join->missed.push_back(endpoints::encode_event(
-                        event->type, join->room, event->payload_json, event->timestamp_ms,
-                        event->user_id, entry.offset, read.epoch));
+    broker_->read_history(
+        join->room, after, limit, max_age(join->room), [this, join](broker::HistoryRead read) {
+            if (join->answered)
+                return;
+            join->read_done = true;
+            if (!read.ok) {
+                join->reason = "the room's history could not be read";
+                answer(join);
+                return;
+            }
+            join->epoch = read.epoch;
+            join->position = read.last_offset;
+            if (const auto& resume = join->resume) {
+                const std::uint64_t from = resume->offset;
+                // A client that saw nothing yet (no epoch, offset 0) recovers from the start.
+                const bool from_start = resume->epoch.empty() && from == 0;
+                if (!from_start && resume->epoch != read.epoch) {
+                    join->reason = "the room's history has another epoch: resync";
+                } else if (from > read.last_offset) {
+                    join->reason = "the offset is ahead of the room's history";
+                } else if (read.last_offset - from > kMaxReplay) {
+                    join->reason = "more events were missed than a recovery replays: resync";
+                } else if (from < read.last_offset &&
+                           (read.oldest_offset == 0 || read.oldest_offset > from + 1)) {
+                    join->reason = "the missed events are no longer kept: resync";
+                } else {
+                    join->recovering = true;
+                    for (const auto& entry : read.entries) {
+                        if (entry.offset > read.last_offset)
+                            break;
+                        const std::optional<ClusterEvent> event =
+                            decode_cluster_event(entry.payload);
+                        if (!event)
+                            continue;
+                        join->missed.push_back(endpoints::encode_event(
+                            event->type, join->room, event->payload_json, event->timestamp_ms,
+                            event->user_id, entry.offset, read.epoch));
+                    }
                 }
             }
-        }
-        std::vector<PendingJoin::Seen> seen;
-        seen.swap(join->seen);
-        for (const auto& item : seen)
-            join->absorb(item.offset, item.epoch, item.text);
-        try_answer(join);
-    });
+            std::vector<PendingJoin::Seen> seen;
+            seen.swap(join->seen);
+            for (const auto& item : seen)
+                join->absorb(item.offset, item.epoch, item.text);
+            try_answer(join);
+        });
 }
 
 void Cluster::try_answer(const std::shared_ptr<PendingJoin>& join) {
@@ -693,6 +697,37 @@ void Cluster::answer(const std::shared_ptr<PendingJoin>& join) {
                                         result = std::move(result), room = join->room]() mutable {
         done(std::move(result));
         asio::post(io_, [this, room] { release_interest(room); });
+    });
+}
+
+std::chrono::milliseconds Cluster::max_age(const std::string& room) const {
+    return std::chrono::milliseconds(server_.namespaces_.rules_for(room).history_max_age_ms);
+}
+
+void Cluster::room_history(std::string room, std::uint64_t after, std::size_t limit,
+                           std::function<void(HistoryPage)> done) {
+    asio::post(io_, [this, room = std::move(room), after, limit, done = std::move(done)]() mutable {
+        const auto age = max_age(room);
+        broker_->read_history(
+            room, after, limit, age,
+            [room, after, done = std::move(done)](broker::HistoryRead read) {
+                HistoryPage page;
+                page.ok = read.ok;
+                page.error = std::move(read.error);
+                page.epoch = std::move(read.epoch);
+                page.last_offset = read.last_offset;
+                page.next = after;
+                for (const auto& entry : read.entries) {
+                    const std::optional<ClusterEvent> event = decode_cluster_event(entry.payload);
+                    if (!event)
+                        continue;
+                    page.events.push_back(endpoints::encode_event(
+                        event->type, room, event->payload_json, event->timestamp_ms, event->user_id,
+                        entry.offset, page.epoch));
+                    page.next = entry.offset;
+                }
+                done(std::move(page));
+            });
     });
 }
 

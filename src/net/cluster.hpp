@@ -73,6 +73,18 @@ class Cluster {
     void publish(PublishRequest request);
     void join_history(std::string room, std::optional<endpoints::Request::Resume> resume,
                       EventLoop& reply_loop, std::function<void(HistoryJoin)> done);
+    // GET /api/rooms/<room>/history with a broker: the room's events after `after`, at most
+    // `limit`, read from the broker's history. `done` runs on the cluster thread.
+    struct HistoryPage {
+        bool ok = true;
+        std::string error;
+        std::string epoch;
+        std::uint64_t last_offset = 0;
+        std::vector<std::string> events;  // encoded as delivered
+        std::uint64_t next = 0;           // the last event's offset (`after` when none)
+    };
+    void room_history(std::string room, std::uint64_t after, std::size_t limit,
+                      std::function<void(HistoryPage)> done);
     // To every other node; the caller does the local part itself.
     void broadcast(const ClusterCommand& command);
 
@@ -110,6 +122,7 @@ class Cluster {
             held;  // (offset, payload) while catching up
     };
 
+    std::chrono::milliseconds max_age(const std::string& room) const;
     void add_interest(const std::string& room);
     void release_interest(const std::string& room);
     void on_message(const broker::Message& message);

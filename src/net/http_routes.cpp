@@ -6,6 +6,8 @@
 
 #include <openssl/crypto.h>
 
+#include <boost/asio/post.hpp>
+
 #include <boost/json.hpp>
 
 #include "core/room_name.hpp"
@@ -22,6 +24,7 @@
 #include "store/store.hpp"
 
 namespace huddle::net {
+namespace asio = boost::asio;
 namespace http = boost::beast::http;
 namespace json = boost::json;
 using endpoints::append_json_int;
@@ -398,10 +401,33 @@ void api_documents(const SessionPtr& session, const HttpRequest& request, std::s
 }
 
 // GET /api/rooms/{room}/history?after=N&limit=M: stored events after offset N, oldest first.
+std::string history_answer(const std::string& room, const std::string& epoch,
+                           std::uint64_t last_offset, const std::vector<std::string>& events,
+                           std::uint64_t next) {
+    std::string answer = "{\"room\":";
+    append_json_string(answer, room);
+    answer += ",\"epoch\":";
+    append_json_string(answer, epoch);
+    answer += ",\"lastOffset\":";
+    append_json_int(answer, static_cast<std::int64_t>(last_offset));
+    answer += ",\"events\":[";
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        if (i != 0)
+            answer += ',';
+        answer += events[i];
+    }
+    answer += "],\"next\":";
+    append_json_int(answer, static_cast<std::int64_t>(next));
+    answer += '}';
+    return answer;
+}
+
 void api_room_history(const SessionPtr& session, const HttpRequest& request,
                       const std::string& room) {
-    store::Store* store = session->loop().server().store();
-    if (store == nullptr) {
+    Server& server = session->loop().server();
+    store::Store* store = server.store();
+    Cluster* cluster = server.cluster();
+    if (store == nullptr && cluster == nullptr) {
         session->respond(503, error_body("STORE_UNAVAILABLE", "no store is open"));
         return;
     }
@@ -422,26 +448,29 @@ void api_room_history(const SessionPtr& session, const HttpRequest& request,
         session->respond(400, error_body("INVALID_REQUEST", "limit must be 1..1000"));
         return;
     }
+    if (cluster != nullptr) {
+        // With a broker the history lives there (docs/scaling.md), the same on every node.
+        cluster->room_history(room, after, limit, [session, room](Cluster::HistoryPage page) {
+            asio::post(session->loop().io(), [session, room, page = std::move(page)] {
+                if (!page.ok) {
+                    session->respond(503, error_body("BROKER_UNAVAILABLE", page.error));
+                    return;
+                }
+                session->respond(200, history_answer(room, page.epoch, page.last_offset,
+                                                     page.events, page.next));
+            });
+        });
+        return;
+    }
     try {
         const store::RoomPosition position = store->position(room);
-        const auto events = store->read_after(room, after, limit);
-        std::string answer = "{\"room\":";
-        append_json_string(answer, room);
-        answer += ",\"epoch\":";
-        append_json_string(answer, position.epoch);
-        answer += ",\"lastOffset\":";
-        append_json_int(answer, static_cast<std::int64_t>(position.last_offset));
-        answer += ",\"events\":[";
-        for (std::size_t i = 0; i < events.size(); ++i) {
-            if (i != 0)
-                answer += ',';
-            answer += events[i].event_json;
-        }
-        answer += "],\"next\":";
-        append_json_int(answer,
-                        static_cast<std::int64_t>(events.empty() ? after : events.back().offset));
-        answer += '}';
-        session->respond(200, std::move(answer));
+        const auto stored = store->read_after(room, after, limit);
+        std::vector<std::string> events;
+        events.reserve(stored.size());
+        for (const auto& event : stored)
+            events.push_back(event.event_json);
+        session->respond(200, history_answer(room, position.epoch, position.last_offset, events,
+                                             stored.empty() ? after : stored.back().offset));
     } catch (const std::exception& error) {
         session->respond(503, error_body("STORE_UNAVAILABLE", error.what()));
     }

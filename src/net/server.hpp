@@ -114,6 +114,7 @@ class Server {
     store::Store* store() { return store_.get(); }
     // Null unless broker.url is set.
     const Cluster* cluster() const { return cluster_.get(); }
+    Cluster* cluster() { return cluster_.get(); }
 
     // Yjs documents (y-websocket at /yjs/<name>), kept by the document's owner loop: its state,
     // its awareness, its connections. Every `done` runs on `reply_loop`.

@@ -7,23 +7,18 @@
 // nodes, user.joined / user.left go out once per user cluster-wide, and a node killed with -9
 // leaves presence within the TTL.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe } from 'node:test';
 
-import WebSocket from 'ws';
-import { WebsocketProvider } from 'y-websocket';
-import * as Y from 'yjs';
-
-import { closeAll, connectUser } from '../lib/client.mjs';
+import { closeAll, connect, connectUser } from '../lib/client.mjs';
+import {
+    brokerState, closeDocPeers, metric, NO_REDIS, openDocPeer, PG_BIN, redisCommand, startPostgres,
+    startRedis, subscribers,
+} from '../lib/cluster-services.mjs';
 import { SKIP, test, waitFor } from '../lib/harness.mjs';
 import { freePort, sleep, startServer, stopAndCheck, testTmpDir } from '../lib/server.mjs';
 import { token } from '../lib/tokens.mjs';
-
-const REDIS = '/usr/bin/redis-server';
-const NO_REDIS = !fs.existsSync(REDIS) && `${REDIS} is missing (scripts/install-deps.sh installs it)`;
 
 const CONFIG = `
 [[namespaces]]
@@ -34,75 +29,13 @@ history = 100
 [[namespaces]]
 name = "live"
 client_publish = true
+
+[[namespaces]]
+name = "aged"
+client_publish = true
+history = 100
+history_max_age = "1s"
 `;
-
-function startRedis(port, dir) {
-    const child = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
-        '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    return { child, exited };
-}
-
-// One command over RESP; resolves the parsed reply (arrays, integers, strings).
-function redisCommand(port, args) {
-    return new Promise((resolve, reject) => {
-        const socket = net.connect(port, '127.0.0.1');
-        let buffer = Buffer.alloc(0);
-        socket.setTimeout(2000, () => socket.destroy(new Error('redis timed out')));
-        socket.on('error', reject);
-        socket.on('connect', () => {
-            let text = `*${args.length}\r\n`;
-            for (const a of args) text += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
-            socket.write(text);
-        });
-        const parse = (pos) => {
-            const end = buffer.indexOf('\r\n', pos);
-            if (end < 0) return null;
-            const kind = String.fromCharCode(buffer[pos]);
-            const line = buffer.toString('utf8', pos + 1, end);
-            if (kind === '+' || kind === '-') return { value: line, next: end + 2 };
-            if (kind === ':') return { value: Number(line), next: end + 2 };
-            if (kind === '$') {
-                const n = Number(line);
-                if (n < 0) return { value: null, next: end + 2 };
-                if (buffer.length < end + 2 + n + 2) return null;
-                return { value: buffer.toString('utf8', end + 2, end + 2 + n), next: end + 2 + n + 2 };
-            }
-            if (kind === '*') {
-                const items = [];
-                let next = end + 2;
-                for (let i = 0; i < Number(line); i++) {
-                    const item = parse(next);
-                    if (!item) return null;
-                    items.push(item.value);
-                    next = item.next;
-                }
-                return { value: items, next };
-            }
-            throw new Error(`unexpected RESP ${kind}`);
-        };
-        socket.on('data', (chunk) => {
-            buffer = Buffer.concat([buffer, chunk]);
-            const reply = parse(0);
-            if (reply) { socket.end(); resolve(reply.value); }
-        });
-    });
-}
-
-async function subscribers(redisPort, room) {
-    const reply = await redisCommand(redisPort, ['PUBSUB', 'NUMSUB', `huddle:room:${room}`]);
-    return reply[1];
-}
-
-async function metric(srv, name) {
-    const r = await srv.http('GET', '/metrics');
-    const line = r.text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line === undefined ? undefined : Number(line.split(' ')[1]);
-}
-
-async function brokerState(srv) {
-    return (await srv.http('GET', '/health')).json;
-}
 
 describe('cluster: three nodes, one Redis', { skip: NO_REDIS }, () => {
     let redisPort;
@@ -241,6 +174,45 @@ describe('cluster: three nodes, one Redis', { skip: NO_REDIS }, () => {
             assert.match(refused.reason, /epoch/);
             assert.equal(typeof start.offset, 'number');
         } finally { await closeAll(reader, back); }
+    });
+
+    test('the history API reads the cluster\'s history on any node; history_max_age drops old events', async () => {
+        const room = `room:api-${process.pid}`;
+        const offsets = [];
+        for (let i = 1; i <= 3; i++) {
+            const r = await nodes[0].api('POST', '/api/publish', { room, type: 'msg', payload: { i } });
+            assert.equal(r.status, 200, r.text);
+            offsets.push(r.json.offsets[room]);
+        }
+        const page = await nodes[2].api('GET', `/api/rooms/${room}/history`);
+        assert.equal(page.status, 200, page.text);
+        assert.equal(page.json.lastOffset, offsets[2]);
+        assert.deepEqual(page.json.events.map((e) => [e.offset, e.payload.i, e.type, e.room]),
+            offsets.map((o, i) => [o, i + 1, 'msg', room]));
+        assert.ok(page.json.epoch.length > 0);
+        assert.ok(page.json.events.every((e) => e.epoch === page.json.epoch));
+        const second = await nodes[1].api('GET', `/api/rooms/${room}/history?after=${offsets[0]}&limit=1`);
+        assert.deepEqual(second.json.events.map((e) => e.payload.i), [2]);
+        assert.equal(second.json.next, offsets[1]);
+        assert.equal((await nodes[1].api('GET', `/api/rooms/${room}/history?limit=0`)).status, 400);
+
+        const aged = `aged:api-${process.pid}`;
+        const first = await nodes[1].api('POST', '/api/publish', { room: aged, type: 'msg', payload: { i: 1 } });
+        await nodes[1].api('POST', '/api/publish', { room: aged, type: 'msg', payload: { i: 2 } });
+        assert.equal((await nodes[2].api('GET', `/api/rooms/${aged}/history`)).json.events.length, 2);
+        await sleep(1300);
+        const old = await nodes[2].api('GET', `/api/rooms/${aged}/history`);
+        assert.equal(old.json.lastOffset, first.json.offsets[aged] + 1);
+        assert.deepEqual(old.json.events, [], 'events older than history_max_age are gone');
+        // A client that last saw the first event cannot recover what has aged out: told to resync.
+        const late = await connectUser(nodes[0], 'late');
+        try {
+            late.send({ action: 'subscribe', rooms: [aged], id: 'r',
+                recover: { [aged]: { offset: first.json.offsets[aged], epoch: old.json.epoch } } });
+            const position = await late.next('room.position');
+            assert.equal(position.recovered, false, JSON.stringify(position));
+            assert.match(position.reason, /no longer kept/);
+        } finally { await closeAll(late); }
     });
 
     test('an idempotency key is honoured across nodes', async () => {
@@ -540,59 +512,6 @@ describe('cluster presence: three nodes, one Redis', { skip: NO_REDIS }, () => {
 // With a private PostgreSQL (when its server binaries are installed) every node shares one store
 // and a node that opens the document later reads what the others stored; without it each node
 // keeps its own SQLite file and only live convergence is checked.
-const PG_BIN = (() => {
-    try {
-        const versions = fs.readdirSync('/usr/lib/postgresql').sort((a, b) => Number(a) - Number(b));
-        const bin = versions.length ? `/usr/lib/postgresql/${versions.at(-1)}/bin` : null;
-        return bin && fs.existsSync(`${bin}/initdb`) ? bin : null;
-    } catch { return null; }
-})();
-
-// initdb and postgres refuse to run as root: then they run as the postgres user.
-function startPostgres(port) {
-    const dir = fs.mkdtempSync(path.join('/tmp', 'huddle-it-pg-'));
-    const asUser = process.getuid() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
-    if (asUser.length) execFileSync('chown', ['postgres:', dir]);
-    const run = (bin, args) => {
-        const argv = [...asUser, `${PG_BIN}/${bin}`, ...args];
-        execFileSync(argv[0], argv.slice(1), { stdio: 'ignore', timeout: 60000 });
-    };
-    run('initdb', ['-D', `${dir}/data`, '-U', 'huddle', '--auth=trust', '--no-locale', '-E', 'UTF8']);
-    run('pg_ctl', ['-D', `${dir}/data`, '-l', `${dir}/server.log`, '-w', '-t', '60', '-o',
-        `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=off`, 'start']);
-    run('createdb', ['-h', dir, '-p', String(port), '-U', 'huddle', 'huddle']);
-    return {
-        url: `postgres://huddle@127.0.0.1:${port}/huddle`,
-        stop() {
-            try { run('pg_ctl', ['-D', `${dir}/data`, '-m', 'immediate', '-w', 'stop']); } finally {
-                fs.rmSync(dir, { recursive: true, force: true });
-            }
-        },
-    };
-}
-
-function openDocPeer(node, document, tok, name) {
-    const doc = new Y.Doc();
-    const provider = new WebsocketProvider(`ws://127.0.0.1:${node.port}/yjs`, document, doc, {
-        WebSocketPolyfill: WebSocket, params: { token: tok }, disableBc: true, maxBackoffTime: 1000,
-    });
-    return { name, doc, provider, text: doc.getText('content') };
-}
-
-async function closeDocPeers(...peers) {
-    await Promise.all(peers.map(async (p) => {
-        const ws = p.provider.ws;
-        p.provider.destroy();
-        p.doc.destroy();
-        if (ws && ws.readyState !== WebSocket.CLOSED) {
-            await new Promise((resolve) => {
-                const t = setTimeout(() => { ws.terminate(); resolve(); }, 1000);
-                ws.once('close', () => { clearTimeout(t); resolve(); });
-            });
-        }
-    }));
-}
-
 describe('cluster documents: three nodes, one Redis', { skip: NO_REDIS }, () => {
     let redisPort;
     let redis;
@@ -665,6 +584,74 @@ describe('cluster documents: three nodes, one Redis', { skip: NO_REDIS }, () => 
                     { what: 'an edit on node 2 reached nodes 0 and 1' });
             }
         } finally { await closeDocPeers(...peers); }
+    });
+
+    test('awareness from another node is kept: a provider opening later sees it at once, and its removal', async () => {
+        const document = `firm-7/cluster-awareness-${process.pid}`;
+        const tok = await token('editor');
+        const a = openDocPeer(nodes[0], document, tok, 'a');
+        const b = openDocPeer(nodes[1], document, tok, 'b');
+        const peers = [a, b];
+        try {
+            for (const p of [a, b]) await waitFor(() => p.provider.synced, { what: `${p.name} synced` });
+            await waitFor(async () => (await subscribers(redisPort, `#doc:${document}`)) === 2,
+                { what: 'both nodes subscribed to the document' });
+            a.provider.awareness.setLocalStateField('user', { name: 'A' });
+            await waitFor(() => b.provider.awareness.getStates().get(a.doc.clientID)?.user?.name === 'A',
+                { what: 'awareness from node 0 reached node 1' });
+            // A renews its state every 15 s; a newcomer on node 1 must not wait for that.
+            const c = openDocPeer(nodes[1], document, tok, 'c');
+            peers.push(c);
+            await waitFor(() => c.provider.awareness.getStates().get(a.doc.clientID)?.user?.name === 'A',
+                { what: 'a provider opened on node 1 sees node 0\'s user from the snapshot', timeoutMs: 3000 });
+            const api = await nodes[1].api('GET', `/api/documents/${encodeURIComponent(document)}/connections`);
+            assert.equal(api.status, 200);
+            await closeDocPeers(a);
+            peers.shift();
+            await waitFor(() => !c.provider.awareness.getStates().has(a.doc.clientID) &&
+                !b.provider.awareness.getStates().has(a.doc.clientID),
+            { what: 'node 0\'s user removed on node 1 once its connection closed', timeoutMs: 3000 });
+        } finally { await closeDocPeers(...peers); }
+    });
+
+    test('S1 relays, backend steps and a delete reach the document\'s clients on every node', async () => {
+        const document = `firm-7/cluster-fabric-${process.pid}`;
+        const fabricUrl = (node, clientID, tok) => `ws://127.0.0.1:${node.port}/ws/fabric?documentId=` +
+            `${encodeURIComponent(document)}&clientID=${clientID}&token=${tok}`;
+        const a = await connect(fabricUrl(nodes[0], 'client-a', await token('alice')), { name: 'a' });
+        const b = await connect(fabricUrl(nodes[1], 'client-b', await token('bob')), { name: 'b' });
+        const draft = await connect(`ws://127.0.0.1:${nodes[2].port}/ws/drafts?draftId=` +
+            `${encodeURIComponent(document)}&token=${await token('dora')}`, { name: 'draft' });
+        try {
+            a.send({ type: 'sync' });
+            await a.next('synced');
+            b.send({ type: 'sync' });
+            await b.next('synced');
+            await draft.next('yjs-state-response');
+            await waitFor(async () => (await subscribers(redisPort, `#doc:${document}`)) === 3,
+                { what: 'three nodes subscribed to the document' });
+            for (const type of ['awareness', 'selection', 'steps']) {
+                a.send({ type, clientID: 'spoofed', data: { n: 1, type } });
+                const got = await b.next(type);
+                assert.equal(got.clientID, 'client-a');
+                assert.deepEqual(got.data, { n: 1, type });
+            }
+            await draft.expectNone('steps', 100);
+            const steps = (node, body) => node.api('POST', `/api/documents/${encodeURIComponent(document)}/steps`, body);
+            assert.equal((await steps(nodes[2], { steps: [{ op: 'insert', at: 3 }] })).status, 202);
+            for (const c of [a, b]) assert.deepEqual((await c.next('steps')).steps, [{ op: 'insert', at: 3 }]);
+            assert.equal((await steps(nodes[0], { steps: { only: 'b' }, clientID: 'client-b' })).status, 202);
+            assert.deepEqual((await b.next('steps')).steps, { only: 'b' });
+            await a.expectNone('steps', 150);
+            // Deleted on node 2: every node closes its connections of the document and forgets it.
+            const deleted = await nodes[2].api('DELETE', `/api/documents/${encodeURIComponent(document)}`);
+            assert.equal(deleted.status, 200);
+            for (const c of [a, b, draft]) assert.equal((await c.closed(3000)).code, 4404, c.name);
+            for (const node of nodes) {
+                const listed = await node.api('GET', '/api/documents');
+                assert.ok(!JSON.stringify(listed.json).includes(`cluster-fabric-${process.pid}`), `node ${node.port} forgot it`);
+            }
+        } finally { await closeAll(a, b, draft); }
     });
 
     test('a node subscribes to a document while it has it loaded, and unsubscribes once it unloads it', async () => {

@@ -74,4 +74,48 @@ struct Node {
     }
 };
 
+// The same checks for every broker: history older than max_age is dropped on publish and on read,
+// the offsets go on, and a room without an age limit keeps its entries.
+inline void expect_history_max_age(boost::asio::io_context& io, Broker& broker) {
+    PublishOptions aged;
+    aged.history = true;
+    aged.history_max_age = 300ms;
+    PublishOptions forever = aged;
+    forever.history_max_age = 0ms;
+    int published = 0;
+    for (int i = 0; i < 3; ++i) {
+        broker.publish("aged", "old", aged, [&](PublishResult) { ++published; });
+        broker.publish("kept", "old", forever, [&](PublishResult) { ++published; });
+    }
+    ASSERT_TRUE(run_until(io, [&] { return published == 6; }));
+    run_for(io, 400ms);
+    const auto read = [&](const std::string& room, std::chrono::milliseconds max_age) {
+        HistoryRead result;
+        bool done = false;
+        broker.read_history(room, 0, 100, max_age, [&](HistoryRead r) {
+            result = std::move(r);
+            done = true;
+        });
+        EXPECT_TRUE(run_until(io, [&] { return done; }));
+        return result;
+    };
+    HistoryRead quiet = read("aged", 300ms);  // nothing published since: the read drops them
+    ASSERT_TRUE(quiet.ok) << quiet.error;
+    EXPECT_EQ(quiet.last_offset, 3u);
+    EXPECT_EQ(quiet.oldest_offset, 0u);
+    EXPECT_TRUE(quiet.entries.empty());
+    EXPECT_EQ(read("kept", 0ms).entries.size(), 3u);
+
+    broker.publish("aged", "old", aged, [&](PublishResult) { ++published; });
+    ASSERT_TRUE(run_until(io, [&] { return published == 7; }));
+    run_for(io, 400ms);
+    broker.publish("aged", "new", aged, [&](PublishResult) { ++published; });
+    ASSERT_TRUE(run_until(io, [&] { return published == 8; }));
+    const HistoryRead after = read("aged", 0ms);  // the publish dropped the old entry itself
+    EXPECT_EQ(after.last_offset, 5u);
+    EXPECT_EQ(after.oldest_offset, 5u);
+    ASSERT_EQ(after.entries.size(), 1u);
+    EXPECT_EQ(after.entries[0].payload, "new");
+}
+
 }  // namespace huddle::broker::testing

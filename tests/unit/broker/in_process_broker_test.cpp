@@ -50,7 +50,7 @@ TEST(InProcessBroker, HistoryOffsetsIdempotencyAndBound) {
 
     HistoryRead read;
     bool done = false;
-    node.broker->read_history("h", 3, 10, [&](HistoryRead r) {
+    node.broker->read_history("h", 3, 10, {}, [&](HistoryRead r) {
         read = std::move(r);
         done = true;
     });
@@ -61,6 +61,12 @@ TEST(InProcessBroker, HistoryOffsetsIdempotencyAndBound) {
     ASSERT_EQ(read.entries.size(), 3u);
     EXPECT_EQ(read.entries[0].payload, "e4");
     EXPECT_EQ(read.entries[2].payload, "once");
+}
+
+TEST(InProcessBroker, HistoryOlderThanMaxAgeIsDropped) {
+    boost::asio::io_context io;
+    InProcessBroker broker(io);
+    expect_history_max_age(io, broker);
 }
 
 TEST(InProcessBroker, PresenceCountsAndClose) {

@@ -185,7 +185,7 @@ TEST_F(RedisBrokerTest, HistoryIsReadAfterAnOffsetOnAnyNode) {
 
     HistoryRead read;
     bool done = false;
-    b->broker->read_history("h", 4, 3, [&](HistoryRead r) {
+    b->broker->read_history("h", 4, 3, {}, [&](HistoryRead r) {
         read = std::move(r);
         done = true;
     });
@@ -200,7 +200,7 @@ TEST_F(RedisBrokerTest, HistoryIsReadAfterAnOffsetOnAnyNode) {
     EXPECT_EQ(read.entries[2].offset, 7u);
 
     done = false;
-    b->broker->read_history("h", 11, 100, [&](HistoryRead r) {
+    b->broker->read_history("h", 11, 100, {}, [&](HistoryRead r) {
         read = std::move(r);
         done = true;
     });
@@ -209,7 +209,7 @@ TEST_F(RedisBrokerTest, HistoryIsReadAfterAnOffsetOnAnyNode) {
     EXPECT_EQ(read.last_offset, 11u);
 
     done = false;
-    b->broker->read_history("never-used", 0, 100, [&](HistoryRead r) {
+    b->broker->read_history("never-used", 0, 100, {}, [&](HistoryRead r) {
         read = std::move(r);
         done = true;
     });
@@ -217,6 +217,12 @@ TEST_F(RedisBrokerTest, HistoryIsReadAfterAnOffsetOnAnyNode) {
     EXPECT_TRUE(read.ok);
     EXPECT_TRUE(read.epoch.empty());
     EXPECT_TRUE(read.entries.empty());
+}
+
+TEST_F(RedisBrokerTest, HistoryOlderThanMaxAgeIsDropped) {
+    auto a = node("a");
+    ASSERT_TRUE(connected({a.get()}));
+    expect_history_max_age(io_, *a->broker);
 }
 
 TEST_F(RedisBrokerTest, HistoryIsBoundedPerRoom) {
@@ -231,7 +237,7 @@ TEST_F(RedisBrokerTest, HistoryIsBoundedPerRoom) {
         io_, [&] { return done == 1000; }, 15000ms));
     HistoryRead read;
     bool finished = false;
-    a->broker->read_history("h", 0, 5000, [&](HistoryRead r) {
+    a->broker->read_history("h", 0, 5000, {}, [&](HistoryRead r) {
         read = std::move(r);
         finished = true;
     });
@@ -378,7 +384,7 @@ TEST_F(RedisBrokerTest, RedisRestartDegradesReconnectsResubscribesAndResumes) {
     // b may have been subscribed again only after it went out; its history has it either way.
     HistoryRead read;
     bool read_done = false;
-    b->broker->read_history("h", 0, 10, [&](HistoryRead r) {
+    b->broker->read_history("h", 0, 10, {}, [&](HistoryRead r) {
         read = std::move(r);
         read_done = true;
     });
@@ -437,7 +443,7 @@ TEST(RedisBrokerOffline, PendingPublishesAreBoundedAndTimeOut) {
 
     // History reads and presence answer at once with an error instead of waiting.
     bool read_failed = false;
-    node.broker->read_history("r", 0, 10, [&](HistoryRead r) { read_failed = !r.ok; });
+    node.broker->read_history("r", 0, 10, {}, [&](HistoryRead r) { read_failed = !r.ok; });
     ASSERT_TRUE(run_until(
         io, [&] { return read_failed; }, 1000ms));
 

@@ -1,14 +1,15 @@
 // libFuzzer target for the messages nodes exchange through the broker (endpoints/cluster_message).
 //
-// Input: any bytes, decoded as an event, a command and a document message. Checks: whatever decodes
-// encodes back to something that decodes to the same fields (the codec is its own inverse on what
-// it accepts).
+// Input: any bytes, decoded as an event, a command, a document message and a node's stats. Checks:
+// whatever decodes encodes back to something that decodes to the same fields (the codec is its own
+// inverse on what it accepts).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
 #include "endpoints/cluster_message.hpp"
+#include "endpoints/node_stats.hpp"
 
 namespace {
 
@@ -44,6 +45,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(again.has_value());
         check(again->kind == cast->kind && again->format == cast->format &&
               again->client == cast->client && again->body == cast->body);
+    }
+    if (const auto reply = ep::decode_node_stats(bytes)) {
+        const auto again =
+            ep::decode_node_stats(ep::encode_node_stats(reply->request_id, reply->stats));
+        check(again.has_value());
+        check(again->request_id == reply->request_id && again->stats.node == reply->stats.node &&
+              again->stats.users == reply->stats.users &&
+              again->stats.rooms == reply->stats.rooms &&
+              again->stats.connections == reply->stats.connections &&
+              again->stats.accepting == reply->stats.accepting);
+        (void)ep::render_cluster_stats({reply->stats}, {reply->request_id});
     }
     return 0;
 }

@@ -168,6 +168,9 @@ class Broker {
     virtual void broadcast(std::string payload) = 0;
     virtual void send_to_node(std::string node, std::string payload) = 0;
 
+    // The nodes whose heartbeat has not expired, this one included (when it is registered).
+    virtual void live_nodes(std::function<void(bool ok, std::vector<std::string> nodes)> done) = 0;
+
     // Presence: this node's number of connections of `user` in `room` (0: none), with the user's
     // info. The broker remembers this node's figures and restores them after a reconnect.
     virtual void presence_set(std::string room, std::string user, std::size_t connections,

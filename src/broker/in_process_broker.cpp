@@ -157,6 +157,10 @@ void InProcessBroker::read_history(std::string room, std::uint64_t after_offset,
     later([done = std::move(done), read = std::move(read)]() mutable { done(std::move(read)); });
 }
 
+void InProcessBroker::live_nodes(std::function<void(bool, std::vector<std::string>)> done) {
+    later([this, done = std::move(done)] { done(true, {node_id_}); });
+}
+
 void InProcessBroker::broadcast(std::string payload) {
     later([this, payload = std::move(payload)] {
         if (state() != BrokerState::closed && handlers_.on_command)

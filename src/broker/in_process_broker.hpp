@@ -36,6 +36,7 @@ class InProcessBroker final : public Broker {
     void read_history(std::string room, std::uint64_t after_offset, std::size_t limit,
                       std::chrono::milliseconds max_age,
                       std::function<void(HistoryRead)> done) override;
+    void live_nodes(std::function<void(bool, std::vector<std::string>)> done) override;
     void broadcast(std::string payload) override;
     void send_to_node(std::string node, std::string payload) override;
     void presence_set(std::string room, std::string user, std::size_t connections,

@@ -157,8 +157,9 @@ void RedisBroker::command_link_up() {
     // First the scripts (so that no EVALSHA of this connection meets NOSCRIPT and is retried out
     // of order), the heartbeat (so this node counts as alive), this node's presence, then what
     // waited: one pipeline, in this order.
-    for (const RedisScript* script : {&publish_script(), &history_script(), &presence_set_script(),
-                                      &presence_list_script(), &heartbeat_script()})
+    for (const RedisScript* script :
+         {&publish_script(), &history_script(), &presence_set_script(), &presence_list_script(),
+          &heartbeat_script(), &live_nodes_script()})
         commands_->command({"SCRIPT", "LOAD", script->body}, {});
     heartbeat_tick();
     for (const auto& [room, users] : presence_) {
@@ -598,6 +599,22 @@ void RedisBroker::presence_list(std::string room,
             for (auto& [user, entry] : users)
                 entries.push_back(std::move(entry));
             done(true, std::move(entries));
+        });
+    if (!sent)
+        later([done] { done(false, {}); });
+}
+
+void RedisBroker::live_nodes(std::function<void(bool, std::vector<std::string>)> done) {
+    const bool sent =
+        run_script(live_nodes_script(), {names_.nodes_key()}, {}, [done](const redisReply* reply) {
+            if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) {
+                done(false, {});
+                return;
+            }
+            std::vector<std::string> nodes;
+            for (std::size_t i = 0; i < reply->elements; ++i)
+                nodes.emplace_back(text(reply->element[i]));
+            done(true, std::move(nodes));
         });
     if (!sent)
         later([done] { done(false, {}); });

@@ -146,6 +146,12 @@ end
 return {added, lost}
 )lua";
 
+constexpr std::string_view kLiveNodes = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+)lua";
+
 std::string sha1_hex(std::string_view text) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int size = 0;
@@ -185,6 +191,11 @@ const RedisScript& presence_list_script() {
 }
 const RedisScript& heartbeat_script() {
     static const RedisScript script = make_script(std::string(kHeartbeat));
+    return script;
+}
+
+const RedisScript& live_nodes_script() {
+    static const RedisScript script = make_script(std::string(kLiveNodes));
     return script;
 }
 

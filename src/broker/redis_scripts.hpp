@@ -28,5 +28,7 @@ const RedisScript& presence_list_script();
 // removes the nodes whose time ran out and their presence. Returns {newly registered (0/1),
 // {{room, user, ...}, ...}}: the users who were only on removed nodes.
 const RedisScript& heartbeat_script();
+// KEYS: nodes. Returns the nodes whose heartbeat has not expired.
+const RedisScript& live_nodes_script();
 
 }  // namespace huddle::broker

@@ -92,4 +92,12 @@ std::size_t Admission::connections_of_user(std::string_view user) const {
     return it == per_user_.end() ? 0 : it->second;
 }
 
+std::vector<std::string> Admission::users() const {
+    std::vector<std::string> out;
+    out.reserve(per_user_.size());
+    for (const auto& [user, connections] : per_user_)
+        out.push_back(user);
+    return out;
+}
+
 }  // namespace huddle::core

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/token_bucket.hpp"
 
@@ -49,6 +50,8 @@ class Admission {
 
     std::size_t connections_of_user(std::string_view user) const;
     std::size_t unique_users() const { return per_user_.size(); }
+    // The users with at least one connection, in no particular order.
+    std::vector<std::string> users() const;
     std::size_t tracked_ips() const { return per_ip_.size(); }
 
   private:

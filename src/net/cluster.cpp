@@ -30,6 +30,8 @@ constexpr std::uint64_t kMaxReplay = 10'000;
 constexpr std::size_t kCatchUpLimit = 10'000;
 // A stopping node waits at most this long for its last presence changes to reach Redis.
 constexpr auto kDrainLimit = std::chrono::milliseconds(1000);
+// GET /stats?scope=cluster answers with the nodes that answered within this.
+constexpr auto kStatsDeadline = std::chrono::milliseconds(1000);
 
 bool is_internal_room(const std::string& room) {
     // Document rooms carry Yjs traffic, which their owner loop relays itself.
@@ -743,10 +745,21 @@ void Cluster::broadcast(const ClusterCommand& command) {
 void Cluster::on_command(std::string_view origin, std::string_view payload) {
     if (origin == broker_->node_id())
         return;  // the sender did its part itself
+    if (std::optional<endpoints::NodeStatsReply> reply = endpoints::decode_node_stats(payload)) {
+        const auto it = stats_requests_.find(reply->request_id);
+        if (it == stats_requests_.end() || it->second.waiting.erase(std::string(origin)) == 0)
+            return;  // answered too late, or twice
+        it->second.answers.push_back(std::move(reply->stats));
+        if (it->second.waiting.empty())
+            finish_stats(reply->request_id);
+        return;
+    }
     const std::optional<ClusterCommand> command = decode_cluster_command(payload);
     if (!command)
         return;
-    if (command->kind == "disconnect") {
+    if (command->kind == "stats") {
+        answer_stats_request(std::string(origin), command->user);
+    } else if (command->kind == "disconnect") {
         server_.disconnect_user_here(command->user, command->code, command->reason, server_.loop(0),
                                      [](std::size_t) {});
     } else if (command->kind == "remove") {
@@ -756,6 +769,62 @@ void Cluster::on_command(std::string_view origin, std::string_view payload) {
 }
 
 // ---- reporting ----------------------------------------------------------------------------------
+
+void Cluster::cluster_stats(endpoints::NodeStats local, std::function<void(std::string)> done) {
+    asio::post(io_, [this, local = std::move(local), done = std::move(done)]() mutable {
+        local.node = broker_->node_id();
+        const std::string id = broker_->node_id() + "/" + std::to_string(++next_stats_request_);
+        StatsRequest& request = stats_requests_[id];
+        request.answers.push_back(std::move(local));
+        request.done = std::move(done);
+        request.deadline = std::make_unique<asio::steady_timer>(io_, kStatsDeadline);
+        request.deadline->async_wait([this, id](const boost::system::error_code& error) {
+            if (!error)
+                finish_stats(id);
+        });
+        broker_->live_nodes([this, id](bool ok, std::vector<std::string> nodes) {
+            const auto it = stats_requests_.find(id);
+            if (it == stats_requests_.end())
+                return;
+            if (ok) {
+                for (std::string& node : nodes) {
+                    if (node != broker_->node_id())
+                        it->second.waiting.insert(std::move(node));
+                }
+            }
+            if (it->second.waiting.empty()) {
+                finish_stats(id);
+                return;
+            }
+            ClusterCommand command;
+            command.kind = "stats";
+            command.user = id;
+            broker_->broadcast(encode_cluster_command(command));
+        });
+    });
+}
+
+void Cluster::finish_stats(const std::string& id) {
+    const auto it = stats_requests_.find(id);
+    if (it == stats_requests_.end())
+        return;
+    StatsRequest request = std::move(it->second);
+    stats_requests_.erase(it);
+    request.deadline->cancel();
+    request.done(endpoints::render_cluster_stats(std::move(request.answers),
+                                                 {request.waiting.begin(), request.waiting.end()}));
+}
+
+void Cluster::answer_stats_request(std::string origin, std::string id) {
+    server_.node_stats(server_.loop(0), [this, origin = std::move(origin),
+                                         id = std::move(id)](endpoints::NodeStats stats) mutable {
+        asio::post(io_, [this, origin = std::move(origin), id = std::move(id),
+                         stats = std::move(stats)]() mutable {
+            stats.node = broker_->node_id();
+            broker_->send_to_node(std::move(origin), endpoints::encode_node_stats(id, stats));
+        });
+    });
+}
 
 std::string Cluster::health_json() const {
     std::string out = "{\"state\":";

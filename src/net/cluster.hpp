@@ -39,6 +39,7 @@
 #include "broker/broker.hpp"
 #include "config/settings.hpp"
 #include "endpoints/cluster_message.hpp"
+#include "endpoints/node_stats.hpp"
 #include "endpoints/rooms_endpoint.hpp"
 
 namespace huddle::net {
@@ -85,6 +86,9 @@ class Cluster {
     };
     void room_history(std::string room, std::uint64_t after, std::size_t limit,
                       std::function<void(HistoryPage)> done);
+    // GET /stats?scope=cluster: `local` and the figures of every other live node that answers
+    // within a second, as JSON. `done` runs on the cluster thread.
+    void cluster_stats(endpoints::NodeStats local, std::function<void(std::string)> done);
     // To every other node; the caller does the local part itself.
     void broadcast(const ClusterCommand& command);
 
@@ -109,6 +113,14 @@ class Cluster {
 
   private:
     struct PendingJoin;
+    struct StatsRequest {
+        std::vector<endpoints::NodeStats> answers;
+        std::set<std::string> waiting;  // live nodes that have not answered yet
+        std::function<void(std::string)> done;
+        std::unique_ptr<boost::asio::steady_timer> deadline;
+    };
+    void finish_stats(const std::string& id);
+    void answer_stats_request(std::string origin, std::string id);
     struct RoomState {
         std::size_t interest = 0;  // loops with members + history joins under way
         bool history = false;
@@ -165,6 +177,8 @@ class Cluster {
     bool probe_scheduled_ = false;
     boost::asio::steady_timer drain_timer_;
     std::size_t presence_in_flight_ = 0;  // presence_set calls not answered yet
+    std::unordered_map<std::string, StatsRequest> stats_requests_;  // by request id
+    std::uint64_t next_stats_request_ = 0;
     std::atomic<std::uint64_t> delivered_{0}, duplicates_{0}, recovered_{0};
 };
 

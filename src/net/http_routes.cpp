@@ -15,6 +15,7 @@
 #include "endpoints/fabric_messages.hpp"
 #include "endpoints/json_checks.hpp"
 #include "endpoints/json_text.hpp"
+#include "endpoints/node_stats.hpp"
 #include "net/cluster.hpp"
 #include "net/demo_token.hpp"
 #include "net/event_loop.hpp"
@@ -526,48 +527,33 @@ void api_list_rooms(const SessionPtr& session) {
     });
 }
 
-void stats(const SessionPtr& session) {
-    Server& server = session->loop().server();
-    server.count_rooms(session->loop(), [session](std::vector<RoomCount> rooms) {
-        Server& srv = session->loop().server();
-        const auto totals = observability::sum_counters(srv.loop_counters());
-        const auto& counters = srv.counters();
-        const auto get = [](const std::atomic<std::uint64_t>& value) {
-            return static_cast<std::int64_t>(value.load(std::memory_order_relaxed));
-        };
-        std::string out = "{\"connections\":";
-        append_json_int(out, static_cast<std::int64_t>(totals.connections));
-        out += ",\"users\":";
-        append_json_int(out, static_cast<std::int64_t>(srv.unique_users()));
-        out += ",\"rooms\":";
-        append_json_int(out, static_cast<std::int64_t>(rooms.size()));
-        out += ",\"clientsPerRoom\":{";
-        for (std::size_t i = 0; i < rooms.size(); ++i) {
-            if (i != 0)
-                out += ',';
-            append_json_string(out, rooms[i].room);
-            out += ':';
-            append_json_int(out, static_cast<std::int64_t>(rooms[i].connections));
-        }
-        out += "},\"messagesIn\":";
-        append_json_int(out, static_cast<std::int64_t>(totals.messages_in));
-        out += ",\"messagesOut\":";
-        append_json_int(out, static_cast<std::int64_t>(totals.messages_out));
-        out += ",\"rateLimits\":{\"messages\":";
-        append_json_int(out, static_cast<std::int64_t>(totals.rate_limited_messages));
-        out += ",\"handshakes\":";
-        append_json_int(out, get(counters.rate_limited_handshakes));
-        out += ",\"connectionLimit\":";
-        append_json_int(out, get(counters.connection_limit_refusals));
-        out += ",\"authFailures\":";
-        append_json_int(out, get(counters.auth_failures));
-        out += "},\"slowConsumerDrops\":";
-        append_json_int(out, static_cast<std::int64_t>(totals.slow_consumer_drops));
-        out += ",\"accepting\":";
-        out += srv.accepting() ? "true" : "false";
-        out += '}';
-        session->respond(200, std::move(out));
-    });
+// GET /stats, or the whole cluster's with ?scope=cluster (the nodes that answer within a second).
+void stats(const SessionPtr& session, const HttpRequest& request) {
+    std::string scope;
+    endpoints::find_query_parameter(request.target(), "scope", scope);
+    if (!scope.empty() && scope != "node" && scope != "cluster") {
+        session->respond(400, error_body("INVALID_REQUEST", "scope must be node or cluster"));
+        return;
+    }
+    const bool whole_cluster = scope == "cluster";
+    session->loop().server().node_stats(
+        session->loop(), [session, whole_cluster](endpoints::NodeStats local) {
+            Cluster* cluster = session->loop().server().cluster();
+            if (!whole_cluster) {
+                session->respond(200, endpoints::render_node_stats(local));
+                return;
+            }
+            if (cluster == nullptr) {
+                local.node = "local";
+                session->respond(200, endpoints::render_cluster_stats({std::move(local)}, {}));
+                return;
+            }
+            cluster->cluster_stats(std::move(local), [session](std::string answer) {
+                asio::post(session->loop().io(), [session, answer = std::move(answer)]() mutable {
+                    session->respond(200, std::move(answer));
+                });
+            });
+        });
 }
 
 void metrics(const SessionPtr& session) {
@@ -660,7 +646,7 @@ void route_http_request(const SessionPtr& session, const HttpRequest& request) {
     }
     if (path == "/stats") {
         if (only(http::verb::get))
-            stats(session);
+            stats(session, request);
         return;
     }
     if (path == "/api/publish") {

@@ -251,6 +251,33 @@ std::size_t Server::unique_users() {
     return admission_.unique_users();
 }
 
+void Server::node_stats(EventLoop& reply_loop, std::function<void(endpoints::NodeStats)> done) {
+    count_rooms(reply_loop, [this, done = std::move(done)](std::vector<RoomCount> rooms) {
+        const auto totals = observability::sum_counters(loop_counters());
+        const auto get = [](const std::atomic<std::uint64_t>& value) {
+            return value.load(std::memory_order_relaxed);
+        };
+        endpoints::NodeStats stats;
+        stats.connections = totals.connections;
+        {
+            std::lock_guard lock(admission_mutex_);
+            stats.users = admission_.users();
+        }
+        stats.rooms.reserve(rooms.size());
+        for (RoomCount& room : rooms)
+            stats.rooms.emplace_back(std::move(room.room), room.connections);
+        stats.messages_in = totals.messages_in;
+        stats.messages_out = totals.messages_out;
+        stats.rate_limited_messages = totals.rate_limited_messages;
+        stats.rate_limited_handshakes = get(counters_.rate_limited_handshakes);
+        stats.connection_limit_refusals = get(counters_.connection_limit_refusals);
+        stats.auth_failures = get(counters_.auth_failures);
+        stats.slow_consumer_drops = totals.slow_consumer_drops;
+        stats.accepting = accepting();
+        done(std::move(stats));
+    });
+}
+
 std::vector<const observability::LoopCounters*> Server::loop_counters() const {
     std::vector<const observability::LoopCounters*> all;
     for (const auto& loop : loops_)

@@ -20,6 +20,7 @@
 #include "core/admission.hpp"
 #include "core/namespace_rules.hpp"
 #include "endpoints/cluster_message.hpp"
+#include "endpoints/node_stats.hpp"
 #include "endpoints/rooms_endpoint.hpp"
 #include "net/shared_frame.hpp"
 #include "observability/metrics.hpp"
@@ -97,6 +98,8 @@ class Server {
     core::AdmissionDecision admit_user(std::string_view ip, std::string_view user);
     void release_user(std::string_view ip, std::string_view user);
     std::size_t unique_users();
+    // This node's /stats figures (node id left empty); `done` runs on `reply_loop`.
+    void node_stats(EventLoop& reply_loop, std::function<void(endpoints::NodeStats)> done);
     void forget_idle_admissions();
 
     std::uint64_t next_connection_id() { return next_connection_id_.fetch_add(1) + 1; }

@@ -215,6 +215,35 @@ describe('cluster: three nodes, one Redis', { skip: NO_REDIS }, () => {
         } finally { await closeAll(late); }
     });
 
+    test('/stats?scope=cluster merges every live node: connections summed, users and rooms counted once', async () => {
+        const room = `live:stats-${process.pid}`;
+        const clients = [];
+        try {
+            // One user on two nodes, one on a third; all in one room, and one more room on node 2.
+            for (const [node, user, rooms] of [[0, 'stat-a', [room]], [1, 'stat-a', [room]], [2, 'stat-b', [room, `${room}-2`]]]) {
+                const c = await connectUser(nodes[node], user);
+                clients.push(c);
+                await c.subscribe(rooms);
+            }
+            const local = await Promise.all(nodes.map(async (n) => (await n.api('GET', '/stats')).json));
+            const merged = await nodes[1].api('GET', '/stats?scope=cluster');
+            assert.equal(merged.status, 200, merged.text);
+            const m = merged.json;
+            assert.equal(m.scope, 'cluster');
+            assert.deepEqual(m.unanswered, []);
+            assert.equal(m.nodes.length, 3);
+            assert.equal(new Set(m.nodes.map((n) => n.node)).size, 3);
+            assert.equal(m.connections, local.reduce((sum, s) => sum + s.connections, 0));
+            assert.equal(m.clientsPerRoom[room], 3);
+            assert.equal(m.clientsPerRoom[`${room}-2`], 1);
+            const localUsers = local.reduce((sum, s) => sum + s.users, 0);
+            assert.ok(m.users < localUsers, `stat-a counted once: ${m.users} < ${localUsers}`);
+            assert.deepEqual(m.nodes.map((n) => n.connections).sort(), local.map((s) => s.connections).sort());
+            assert.equal((await nodes[0].api('GET', '/stats?scope=planet')).status, 400);
+            assert.equal(typeof (await nodes[0].api('GET', '/stats?scope=node')).json.clientsPerRoom, 'object');
+        } finally { await closeAll(...clients); }
+    });
+
     test('an idempotency key is honoured across nodes', async () => {
         const r1 = await nodes[0].api('POST', '/api/publish', { room: 'room:idem', type: 'msg', payload: {}, idempotencyKey: 'k-1' });
         const r2 = await nodes[2].api('POST', '/api/publish', { room: 'room:idem', type: 'msg', payload: {}, idempotencyKey: 'k-1' });

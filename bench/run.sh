@@ -215,6 +215,8 @@ log "open files limit $(ulimit -n)"
 build_loadgen
 install_peers
 
+# The servers run from their result directories: a relative path must not change meaning there.
+[[ $HUDDLE_BIN == /* ]] || HUDDLE_BIN="$PWD/$HUDDLE_BIN"
 if [[ " $SERVERS " == *" huddle "* ]]; then
     if [[ ! -x $HUDDLE_BIN ]]; then
         log "no huddle binary at $HUDDLE_BIN: skipping huddle (set HUDDLE_BIN)"
@@ -292,5 +294,13 @@ if [[ -s $RESULTS ]]; then
     node "$BENCH/summarize.mjs" "$RESULTS"
 else
     log "no results"
+    exit 1
+fi
+# A run the load generator did not call ok (errors, messages missing) fails the script: the test
+# command uses a short run of it as a smoke test.
+if ! node -e '
+    const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
+    process.exit(lines.every((l) => JSON.parse(l).ok) ? 0 : 1);' "$RESULTS"; then
+    log "a run was not ok (see $RESULTS)"
     exit 1
 fi

@@ -42,6 +42,10 @@ step "Yjs engine against the JavaScript Yjs (differential check)"
 step "integration tests (real binary, Node clients)"
 HUDDLE_BIN="$root/build/asan/huddle" ./tests/integration/run.sh
 
+step "load generator smoke (Huddle alone, then 3 nodes through a private Redis)"
+HUDDLE_BIN="$root/build/release/huddle" ./bench/run.sh -s fanout -S huddle -r 1 -- --duration 3 --warmup 1
+HUDDLE_BIN="$root/build/asan/huddle" ./bench/cluster.sh --smoke
+
 step "JavaScript client (real binary, Node clients)"
 ./scripts/test-client.sh "$root/build/asan/huddle"
 

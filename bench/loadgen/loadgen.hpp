@@ -64,10 +64,20 @@ class Template {
     std::string room_prefix_;
 };
 
+// One server address, parsed from a --url.
+struct Target {
+    std::string host;
+    std::uint16_t port = 0;
+    sockaddr_in addr{};
+    std::string path_template;
+};
+
 struct Options {
     Scenario scenario = Scenario::Fanout;
     Protocol protocol = Protocol::WebSocket;
-    std::string url = "ws://127.0.0.1:3000/ws?token={token}";
+    // Several --url: connection i goes to urls[i % size] (a cluster of nodes); the fanout/rate
+    // publisher always to the first.
+    std::vector<std::string> urls = {"ws://127.0.0.1:3000/ws?token={token}"};
     std::string token;
     std::string subscribe;
     std::string publish;
@@ -101,14 +111,12 @@ struct Options {
     bool progress = true;
     CloseMode close_mode = CloseMode::Wait;
     std::size_t max_message = 16u << 20;
-    pid_t server_pid = 0;
+    // The server's processes (several nodes and their broker): CPU and RSS are summed.
+    std::vector<pid_t> server_pids;
     std::vector<in_addr> source_ips;
 
-    // Filled in by finalize().
-    std::string host;
-    std::uint16_t port = 0;
-    sockaddr_in server_addr{};
-    std::string path_template;
+    // Filled in by parse_options, one per url.
+    std::vector<Target> targets;
 };
 
 // Parses argv; prints usage and exits on --help or on error.

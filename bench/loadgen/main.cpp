@@ -53,6 +53,7 @@ struct ProcSample {
     bool ok = false;
     double cpu_s = 0;
     long rss_kb = 0;
+    std::vector<double> each_cpu_s;  // per process, when the server is several
 };
 
 ProcSample sample_proc(pid_t pid) {
@@ -89,6 +90,20 @@ ProcSample sample_proc(pid_t pid) {
     }
     s.ok = true;
     return s;
+}
+
+// The server's processes summed: a cluster's nodes and broker count as one server.
+ProcSample sample_server(const std::vector<pid_t>& pids) {
+    ProcSample sum;
+    sum.ok = !pids.empty();
+    for (const pid_t pid : pids) {
+        const ProcSample one = sample_proc(pid);
+        sum.ok = sum.ok && one.ok;
+        sum.cpu_s += one.cpu_s;
+        sum.rss_kb += one.rss_kb;
+        sum.each_cpu_s.push_back(one.cpu_s);
+    }
+    return sum;
 }
 
 double self_cpu_s() {
@@ -407,10 +422,13 @@ int run(int argc, char** argv) {
         std::printf(", %d editors per document, window %d", opt.editors, opt.window);
     if (documents && !opt.window_set)
         std::printf(", %d editors per document, %.1f updates/s each", opt.editors, opt.rate);
-    std::printf("\n  target %s:%u\n", opt.host.c_str(), opt.port);
+    std::printf("\n  target");
+    for (const auto& target : opt.targets)
+        std::printf(" %s:%u", target.host.c_str(), target.port);
+    std::printf("\n");
     std::fflush(stdout);
 
-    const ProcSample rss_before = sample_proc(opt.server_pid);
+    const ProcSample rss_before = sample_server(opt.server_pids);
 
     std::vector<WorkerPtr> workers;
     for (int i = 0; i < opt.threads; ++i) {
@@ -428,7 +446,7 @@ int run(int argc, char** argv) {
     // 1. Connect (and for the connect scenario, the whole run).
     const std::uint64_t t_connect = now_ns();
     const double cpu_connect = self_cpu_s();
-    const ProcSample srv_connect = sample_proc(opt.server_pid);
+    const ProcSample srv_connect = sample_server(opt.server_pids);
     const std::uint64_t connect_deadline =
         t_connect + static_cast<std::uint64_t>(opt.connect_timeout_s * 1e9);
     std::uint64_t last_print = t_connect;
@@ -512,33 +530,33 @@ int run(int argc, char** argv) {
             std::printf("READY %llu\n", static_cast<unsigned long long>(ct.ready));
             std::fflush(stdout);
             set_phase(Phase::Hold);
-            srv0 = sample_proc(opt.server_pid);
+            srv0 = sample_server(opt.server_pids);
             cpu0 = self_cpu_s();
             m_start = now_ns();
             interruptible_sleep(std::min(opt.hold_s, 2.0), "hold");
-            rss_after = sample_proc(opt.server_pid);
+            rss_after = sample_server(opt.server_pids);
             if (opt.hold_s > 2.0)
                 interruptible_sleep(opt.hold_s - 2.0, "hold");
-            rss_end = sample_proc(opt.server_pid);
+            rss_end = sample_server(opt.server_pids);
             m_end = now_ns();
             srv1 = rss_end;
             cpu1 = self_cpu_s();
         } else {
             // Documents: every document is loaded (each editor got sync step 2) and empty.
-            rss_after = sample_proc(opt.server_pid);
+            rss_after = sample_server(opt.server_pids);
             shared.publish_start.store(now_ns(), std::memory_order_release);
             set_phase(Phase::Warmup);
             interruptible_sleep(opt.warmup_s, "warmup");
             m_start = now_ns();
             cpu0 = self_cpu_s();
-            srv0 = sample_proc(opt.server_pid);
+            srv0 = sample_server(opt.server_pids);
             shared.measure_start.store(m_start, std::memory_order_release);
             set_phase(Phase::Measure);
             interruptible_sleep(opt.duration_s, "measure");
             m_end = now_ns();
             shared.measure_end.store(m_end, std::memory_order_release);
             cpu1 = self_cpu_s();
-            srv1 = sample_proc(opt.server_pid);
+            srv1 = sample_server(opt.server_pids);
             set_phase(Phase::Drain);
             const std::uint64_t drain_end =
                 now_ns() + static_cast<std::uint64_t>(opt.drain_ms) * 1'000'000ULL;
@@ -564,7 +582,7 @@ int run(int argc, char** argv) {
         cpu0 = cpu_connect;
         cpu1 = self_cpu_s();
         srv0 = srv_connect;
-        srv1 = sample_proc(opt.server_pid);
+        srv1 = sample_server(opt.server_pids);
     }
 
     set_phase(Phase::Stop);
@@ -673,7 +691,9 @@ int run(int argc, char** argv) {
     j.key("scenario").str(scenario_name(opt.scenario));
     j.key("protocol").str(protocol_name(opt.protocol));
     j.key("label").str(opt.label);
-    j.key("url").str(opt.url);
+    j.key("url").str(opt.urls.front());
+    if (opt.urls.size() > 1)
+        j.key("targets").u(opt.urls.size());
     j.key("connections").u(total);
     j.key("rooms").num(opt.rooms);
     j.key("threads").num(opt.threads);
@@ -739,9 +759,17 @@ int run(int argc, char** argv) {
     j.key("bytes_out").u(t.bytes_out);
     j.key("loadgen_cpu_s").num(loadgen_cpu_s);
     j.key("loadgen_cpu_pct").num(loadgen_cpu_pct);
-    if (opt.server_pid > 0) {
-        j.key("server_pid").num(opt.server_pid);
+    if (!opt.server_pids.empty()) {
+        j.key("server_pid").num(opt.server_pids.front());
         j.key("server_cpu_pct").num(server_cpu_pct);
+        if (opt.server_pids.size() > 1 && have_server && window_s > 0) {
+            j.key("server_cpu_pct_by_pid").open();
+            for (std::size_t k = 0; k < opt.server_pids.size(); ++k) {
+                j.key(std::to_string(opt.server_pids[k]).c_str())
+                    .num(100.0 * (srv1.each_cpu_s[k] - srv0.each_cpu_s[k]) / window_s);
+            }
+            j.close();
+        }
         j.key("server_cpu_s").num(have_server ? srv1.cpu_s - srv0.cpu_s : 0);
         j.key("server_rss_before_kb").num(static_cast<double>(rss_before.rss_kb));
         if (opt.scenario == Scenario::Idle) {

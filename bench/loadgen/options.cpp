@@ -210,7 +210,9 @@ scenarios:
 
 target and protocol:
   --url URL             ws://host:port/path?query   ({token} and {i} are replaced)
-                        default ws://127.0.0.1:3000/ws?token={token}
+                        default ws://127.0.0.1:3000/ws?token={token}; repeatable: connection
+                        i goes to URL number i mod count (nodes of a cluster), the publisher
+                        of fanout/rate to the first
   --token T             value of {token}
   --header 'Name: v'    extra handshake header (repeatable; {token} {i} replaced)
   --protocol P          ws (default) | socketio (Engine.IO v4 over WebSocket) |
@@ -257,7 +259,8 @@ load:
   --max-message BYTES   largest message accepted (default 16 MiB)
 
 reporting:
-  --server-pid P        read the server's VmRSS and CPU time from /proc/P
+  --server-pid P        read the server's VmRSS and CPU time from /proc/P; repeatable
+                        (nodes of a cluster, their broker): summed, and CPU per process
   --label TEXT          copied into the RESULT line
   --quiet               no progress lines
 
@@ -319,8 +322,9 @@ void parse_source_ips(Options& o, const std::string& list) {
     }
 }
 
-void finalize_url(Options& o) {
-    std::string u = o.url;
+Target parse_target(const std::string& url) {
+    Target t;
+    std::string u = url;
     if (u.rfind("wss://", 0) == 0)
         die("wss:// is not supported (plain ws:// only)");
     if (u.rfind("ws://", 0) != 0)
@@ -328,29 +332,30 @@ void finalize_url(Options& o) {
     u = u.substr(5);
     std::size_t slash = u.find('/');
     std::string hostport = slash == std::string::npos ? u : u.substr(0, slash);
-    o.path_template = slash == std::string::npos ? "/" : u.substr(slash);
+    t.path_template = slash == std::string::npos ? "/" : u.substr(slash);
     std::string port = "80";
     const std::size_t colon = hostport.rfind(':');
     if (colon != std::string::npos) {
         port = hostport.substr(colon + 1);
         hostport = hostport.substr(0, colon);
     }
-    o.host = hostport;
+    t.host = hostport;
     const long p = to_long("port", port);
     if (p <= 0 || p > 65535)
         die("bad port: " + port);
-    o.port = static_cast<std::uint16_t>(p);
+    t.port = static_cast<std::uint16_t>(p);
 
     addrinfo hints{};
     hints.ai_family = AF_INET;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* res = nullptr;
-    const int rc = getaddrinfo(o.host.c_str(), nullptr, &hints, &res);
+    const int rc = getaddrinfo(t.host.c_str(), nullptr, &hints, &res);
     if (rc != 0 || res == nullptr)
-        die("cannot resolve " + o.host + ": " + gai_strerror(rc));
-    std::memcpy(&o.server_addr, res->ai_addr, sizeof(sockaddr_in));
-    o.server_addr.sin_port = htons(o.port);
+        die("cannot resolve " + t.host + ": " + gai_strerror(rc));
+    std::memcpy(&t.addr, res->ai_addr, sizeof(sockaddr_in));
+    t.addr.sin_port = htons(t.port);
     freeaddrinfo(res);
+    return t;
 }
 
 }  // namespace
@@ -362,6 +367,7 @@ Options parse_options(int argc, char** argv) {
     bool no_subscribe = false;
     bool retries_set = false;
     bool room_prefix_set = false;
+    bool url_set = false;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         std::string value;
@@ -413,7 +419,10 @@ Options parse_options(int argc, char** argv) {
                 die("unknown protocol " + s);
             }
         } else if (arg == "--url") {
-            o.url = next();
+            if (!url_set)
+                o.urls.clear();
+            url_set = true;
+            o.urls.push_back(next());
         } else if (arg == "--token") {
             o.token = next();
         } else if (arg == "--header") {
@@ -493,7 +502,7 @@ Options parse_options(int argc, char** argv) {
         } else if (arg == "--max-message") {
             o.max_message = static_cast<std::size_t>(to_long(arg, next()));
         } else if (arg == "--server-pid") {
-            o.server_pid = static_cast<pid_t>(to_long(arg, next()));
+            o.server_pids.push_back(static_cast<pid_t>(to_long(arg, next())));
         } else if (arg == "--no-accept-check") {
             o.check_accept = false;
         } else if (arg == "--quiet") {
@@ -593,7 +602,8 @@ Options parse_options(int argc, char** argv) {
     if (publishes && o.publish.find("{seq}") == std::string::npos) {
         die("--publish must contain {seq}");
     }
-    finalize_url(o);
+    for (const auto& url : o.urls)
+        o.targets.push_back(parse_target(url));
     return o;
 }
 

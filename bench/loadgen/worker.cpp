@@ -142,6 +142,11 @@ class Worker {
 
   private:
     Phase phase() const { return static_cast<Phase>(sh_.phase.load(std::memory_order_acquire)); }
+    // Round robin over the targets by connection index; the fanout/rate publisher on the first,
+    // so that with several nodes its messages reach the others' subscribers across nodes.
+    std::size_t target_of(const Conn& c) const {
+        return c.role == Role::Publisher ? 0 : c.index % opt_.targets.size();
+    }
 
     void start_connections(std::uint64_t now);
     void start(Conn& c, std::uint64_t now);
@@ -209,7 +214,7 @@ class Worker {
     std::uint64_t coalesce_ns_ = 0;
     std::uint64_t last_wait_ = 0;
 
-    Template path_tpl_;
+    std::vector<Template> path_tpls_;  // one per target
     Template sub_tpl_;
     Template pub_tpl_;
     std::vector<Template> header_tpls_;
@@ -255,7 +260,8 @@ Worker::Worker(int id, Shared& shared, std::vector<ConnSpec> specs)
     }
     rng_ = seed | 1;
 
-    path_tpl_ = Template(opt_.path_template, opt_.token, opt_.room_prefix);
+    for (const auto& t : opt_.targets)
+        path_tpls_.emplace_back(t.path_template, opt_.token, opt_.room_prefix);
     sub_tpl_ = Template(opt_.subscribe, opt_.token, opt_.room_prefix);
     pub_tpl_ = Template(opt_.publish, opt_.token, opt_.room_prefix);
     for (const auto& h : opt_.headers)
@@ -468,8 +474,8 @@ void Worker::start(Conn& c, std::uint64_t now) {
             return;
         }
     }
-    if (::connect(c.fd, reinterpret_cast<const sockaddr*>(&opt_.server_addr),
-                  sizeof opt_.server_addr) != 0 &&
+    const sockaddr_in& addr = opt_.targets[target_of(c)].addr;
+    if (::connect(c.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 &&
         errno != EINPROGRESS) {
         fail(c, errno, true, now);
         return;
@@ -539,11 +545,12 @@ void Worker::on_connected(Conn& c, std::uint64_t now) {
     std::string& req = scratch_;
     req.clear();
     req.append("GET ");
-    path_tpl_.render(req, vars);
+    const std::size_t target = target_of(c);
+    path_tpls_[target].render(req, vars);
     req.append(" HTTP/1.1\r\nHost: ");
-    req.append(opt_.host);
+    req.append(opt_.targets[target].host);
     req.push_back(':');
-    req.append(std::to_string(opt_.port));
+    req.append(std::to_string(opt_.targets[target].port));
     req.append(
         "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
         "Sec-WebSocket-Key: ");

@@ -122,6 +122,11 @@ struct FuzzContext : huddle::endpoints::RoomsContext {
             huddle::endpoints::encode_event(type, room, payload_json, now, user_id());
         check(parse_or_abort(event).is_object());
     }
+    void publish_answered(std::string_view room, std::string_view type,
+                          std::string_view payload_json, std::string id_json) override {
+        publish(room, type, payload_json);
+        reply(huddle::endpoints::encode_published(id_json, room));
+    }
     TokenBucket& message_budget() override { return messages; }
     TokenBucket& publish_budget(std::string_view namespace_name,
                                 std::uint32_t per_minute) override {

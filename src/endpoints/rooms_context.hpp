@@ -35,6 +35,11 @@ class RoomsContext {
     // Sends an event to every member of `room` but this connection.
     virtual void publish(std::string_view room, std::string_view type,
                          std::string_view payload_json) = 0;
+    // The same for a client's publish request, answered (`published`, or PUBLISH_FAILED) only once
+    // the event is stored (history rooms) or taken by the broker: an acknowledged publish is
+    // never lost with the node.
+    virtual void publish_answered(std::string_view room, std::string_view type,
+                                  std::string_view payload_json, std::string id_json) = 0;
 
     // The connection-wide message budget, and a per-namespace publish budget (created on first
     // use).

@@ -191,8 +191,7 @@ void RoomsEndpoint::publish(const Request& request, RoomsContext& context) const
             return;
         }
     }
-    context.publish(request.room, request.type, request.payload_json);
-    context.reply(encode_published(request.id_json, request.room));
+    context.publish_answered(request.room, request.type, request.payload_json, request.id_json);
 }
 
 // Checks shared by typing and presence: a valid room the connection is a member of.

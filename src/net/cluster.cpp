@@ -77,6 +77,11 @@ struct Cluster::PendingJoin {
     bool answered = false;
     bool recovering = false;
     bool probed = false;  // a probe was sent to learn when every earlier event has arrived
+    // A join without resume recovers from where the room stood when the join began (`implicit`),
+    // as if the client had asked to: the events published after its subscribe answer, while the
+    // subscription is proven and the history read, are replayed instead of skipped.
+    bool implicit = false;
+    bool located = false;  // the starting point is known (given, read, or not readable)
     std::string epoch;
     std::uint64_t position = 0;
     std::string reason;
@@ -248,7 +253,7 @@ void Cluster::mark_ready(const std::string& room, RoomState& state) {
     if (state.history && state.delivered != 0)
         catch_up(room);
     for (const auto& join : std::vector(state.joins)) {
-        if (!join->reading)
+        if (!join->reading && join->located)
             start_read(join);
     }
 }
@@ -598,8 +603,26 @@ void Cluster::join_history(std::string room, std::optional<endpoints::Request::R
             }
             answer(join);
         });
-        if (state.ready)
-            start_read(join);
+        if (join->resume) {
+            join->located = true;
+            if (state.ready)
+                start_read(join);
+            return;
+        }
+        broker_->read_history(
+            join->room, 0, 0, max_age(join->room), [this, join](broker::HistoryRead read) {
+                if (join->answered)
+                    return;
+                if (read.ok) {
+                    join->resume =
+                        endpoints::Request::Resume{join->room, read.last_offset, read.epoch};
+                    join->implicit = true;
+                }
+                join->located = true;
+                const auto it = rooms_.find(join->room);
+                if (it != rooms_.end() && it->second.ready && !join->reading)
+                    start_read(join);
+            });
     });
 }
 
@@ -687,7 +710,7 @@ void Cluster::answer(const std::shared_ptr<PendingJoin>& join) {
     endpoints::RoomPositionMessage position{.room = join->room};
     position.epoch = join->epoch;
     position.offset = join->position;
-    position.recovery_requested = join->resume.has_value();
+    position.recovery_requested = join->resume.has_value() && !join->implicit;
     position.recovered = join->recovering;
     position.missed = join->missed.size();
     position.reason = join->reason;

@@ -683,6 +683,26 @@ void WsSession::publish(std::string_view room, std::string_view type,
                            identity_.user_id, identity_.connection_id);
 }
 
+void WsSession::publish_answered(std::string_view room, std::string_view type,
+                                 std::string_view payload_json, std::string id_json) {
+    PublishRequest request;
+    request.room = std::string(room);
+    request.type = std::string(type);
+    request.payload_json = std::string(payload_json);
+    request.user_id = identity_.user_id;
+    request.excluded_connection = identity_.connection_id;
+    request.reply_loop = &loop_;
+    request.done = [weak = weak_from_this(), room = request.room,
+                    id_json = std::move(id_json)](PublishOutcome outcome) {
+        const auto self = weak.lock();
+        if (!self)
+            return;
+        self->reply(outcome.ok ? endpoints::encode_published(id_json, room)
+                               : endpoints::encode_error(id_json, "PUBLISH_FAILED", outcome.error));
+    };
+    loop_.server().publish(std::move(request));
+}
+
 core::TokenBucket& WsSession::publish_budget(std::string_view namespace_name,
                                              std::uint32_t per_minute) {
     for (auto& [name, bucket] : publish_budgets_) {

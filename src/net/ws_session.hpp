@@ -89,6 +89,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     void leave(std::string_view room) override;
     void publish(std::string_view room, std::string_view type,
                  std::string_view payload_json) override;
+    void publish_answered(std::string_view room, std::string_view type,
+                          std::string_view payload_json, std::string id_json) override;
     core::TokenBucket& message_budget() override { return message_budget_; }
     core::TokenBucket& publish_budget(std::string_view namespace_name,
                                       std::uint32_t per_minute) override;

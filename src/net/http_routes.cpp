@@ -570,6 +570,7 @@ void metrics(const SessionPtr& session) {
             gauges.store_failed_appends = stats.failed_appends;
             gauges.store_queued = stats.queued;
             gauges.store_realtime_writer = stats.realtime_writer;
+            gauges.store_reachable = stats.reachable;
         }
         std::string text = observability::render_prometheus(
             observability::sum_counters(server.loop_counters()), server.counters(), gauges);
@@ -577,6 +578,25 @@ void metrics(const SessionPtr& session) {
             text += cluster->metrics_text();
         session->respond(200, std::move(text), "text/plain; version=0.0.4");
     });
+}
+
+// Still 200 when the broker or the database is away: the node serves its local rooms meanwhile
+// (writes wait for the database, bounded by store.reconnect_timeout).
+void health(const SessionPtr& session) {
+    Server& server = session->loop().server();
+    const Cluster* cluster = server.cluster();
+    const store::Store* store = server.store();
+    const bool store_reachable = store == nullptr || store->stats().reachable;
+    const bool broker_connected =
+        cluster == nullptr || cluster->state() == broker::BrokerState::connected;
+    std::string out = "{\"status\":\"";
+    out += store_reachable && broker_connected ? "ok\"" : "degraded\"";
+    if (cluster != nullptr)
+        out += ",\"broker\":" + cluster->health_json();
+    if (!store_reachable)
+        out += ",\"store\":{\"state\":\"unreachable\"}";
+    out += '}';
+    session->respond(200, std::move(out));
 }
 
 // A malformed escape gives "", which the name checks that follow refuse.
@@ -598,16 +618,8 @@ void route_http_request(const SessionPtr& session, const HttpRequest& request) {
     };
 
     if (path == "/health") {
-        if (!only(http::verb::get))
-            return;
-        if (const Cluster* cluster = server.cluster()) {
-            // Still 200 when the broker is away: the node serves its local rooms meanwhile.
-            const bool connected = cluster->state() == broker::BrokerState::connected;
-            session->respond(200, std::string("{\"status\":\"") + (connected ? "ok" : "degraded") +
-                                      "\",\"broker\":" + cluster->health_json() + "}");
-            return;
-        }
-        session->respond(200, "{\"status\":\"ok\"}");
+        if (only(http::verb::get))
+            health(session);
         return;
     }
     if (path == "/ready") {

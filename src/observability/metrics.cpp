@@ -63,6 +63,9 @@ std::string render_prometheus(const MetricsSnapshot& loops, const ServerCounters
     metric(out, "huddle_store_realtime_writer", "gauge",
            "1 when the store's writer thread runs with real-time priority (SCHED_FIFO).",
            gauges.store_realtime_writer ? 1 : 0);
+    metric(out, "huddle_store_reachable", "gauge",
+           "1 when the store's writer reached its database on its last try (0: retrying).",
+           gauges.store_reachable ? 1 : 0);
     metric(out, "huddle_connections_total", "counter", "WebSocket connections accepted.",
            get(server.connections_total));
     metric(out, "huddle_messages_in_total", "counter", "Messages received from clients.",

@@ -67,6 +67,7 @@ struct GaugeValues {
     std::uint64_t store_failed_appends = 0;
     std::uint64_t store_queued = 0;
     bool store_realtime_writer = false;
+    bool store_reachable = true;
 };
 
 std::string render_prometheus(const MetricsSnapshot& loops, const ServerCounters& server,

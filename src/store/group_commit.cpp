@@ -54,6 +54,7 @@ StoreStats GroupCommitStore::stats() const {
     s.appends = appends_.load(std::memory_order_relaxed);
     s.failed_appends = failed_.load(std::memory_order_relaxed);
     s.realtime_writer = realtime_writer_.load(std::memory_order_relaxed);
+    s.reachable = reachable_.load(std::memory_order_relaxed);
     std::lock_guard lock(queue_mutex_);
     s.queued = queue_.size();
     s.queued_bytes = pending_bytes_;

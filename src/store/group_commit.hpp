@@ -86,6 +86,7 @@ class GroupCommitStore : public Store {
     virtual void write_batch(std::vector<WriteRequest>& batch,
                              std::vector<AppendResult>& results) = 0;
     void count_commit() { commits_.fetch_add(1, std::memory_order_relaxed); }
+    void set_reachable(bool reachable) { reachable_.store(reachable, std::memory_order_relaxed); }
 
     // Runs `work` on the writer thread inside the next transaction; returns its result once the
     // transaction is committed. Throws StoreError if the work or the commit fails, if the store
@@ -117,6 +118,7 @@ class GroupCommitStore : public Store {
     std::atomic<std::uint64_t> appends_{0};
     std::atomic<std::uint64_t> failed_{0};
     std::atomic<bool> realtime_writer_{false};
+    std::atomic<bool> reachable_{true};
 };
 
 template <class Work>

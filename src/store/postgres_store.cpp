@@ -268,11 +268,13 @@ void PostgresStore::write_batch(std::vector<Request>& batch, std::vector<AppendR
         try {
             try_batch(batch, results, dropped);
             down_since_.reset();
+            set_reachable(true);
             return;
         } catch (const Retry& retry) {
             const auto now = Clock::now();
             if (!down_since_)
                 down_since_ = now;
+            set_reachable(false);
             const auto deadline = *down_since_ + options_.reconnect_timeout;
             if (now >= deadline) {
                 unsure_.reset();

@@ -178,6 +178,7 @@ struct StoreStats {
     std::uint64_t queued = 0;          // requests waiting for the writer now
     std::uint64_t queued_bytes = 0;    // their payload size
     bool realtime_writer = false;      // the writer thread got SCHED_FIFO (see group_commit.cpp)
+    bool reachable = true;             // false while the writer retries a database it cannot reach
 };
 
 // One object serving both interfaces, with lifecycle and figures for /metrics.

@@ -327,7 +327,7 @@ describe('cluster faults: three nodes behind a balancer, one Redis, one PostgreS
                     for (const node of [n0, n1, n2]) {
                         const r = await node.http('GET', '/health');
                         assert.equal(r.status, 200, `node ${node.id} /health while PostgreSQL is down: ${r.status} ${r.text}`);
-                        const said = `${r.json?.status}/broker ${r.json?.broker?.state}`;
+                        const said = `${r.json?.status}/broker ${r.json?.broker?.state}/store ${r.json?.store?.state ?? 'reachable'}`;
                         health.set(said, (health.get(said) ?? 0) + 1);
                     }
                     await sleep(100);
@@ -338,6 +338,9 @@ describe('cluster faults: three nodes behind a balancer, one Redis, one PostgreS
                 await postgres.resume();
                 halted = false;
                 t.diagnostic(`/health while PostgreSQL was down: ${JSON.stringify([...health])}`);
+                // The writers retried while it was down: their nodes said so.
+                assert.ok([...health.keys()].some((k) => k === 'degraded/broker connected/store unreachable'),
+                    `some /health reported the database unreachable: ${JSON.stringify([...health])}`);
                 assert.ok(madeWhileDown >= 20, `a edited while PostgreSQL was down (${madeWhileDown} edits)`);
                 assert.deepEqual(early, [], 'edits made while PostgreSQL was down reached the other node before they were stored');
                 await Promise.all(editing);

@@ -85,10 +85,13 @@ export interface RoomOptions {
     token?: string | ((room: string) => string | Promise<string>);
 }
 
+/** Sent once the event is stored (rooms with history) or taken by the cluster's broker. */
 export interface PublishAnswer {
     type: 'published';
     id: number;
     room: string;
+    /** The event's offset, in rooms with history. */
+    offset?: number;
 }
 
 type Off = () => void;

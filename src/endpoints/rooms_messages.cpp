@@ -273,11 +273,16 @@ std::string encode_error(std::string_view id_json, std::string_view code, std::s
     return out;
 }
 
-std::string encode_published(std::string_view id_json, std::string_view room) {
+std::string encode_published(std::string_view id_json, std::string_view room,
+                             std::uint64_t offset) {
     std::string out = "{\"type\":\"published\"";
     append_id(out, id_json);
     out += ",\"room\":";
     append_json_string(out, room);
+    if (offset != 0) {
+        out += ",\"offset\":";
+        append_json_int(out, static_cast<std::int64_t>(offset));
+    }
     out += '}';
     return out;
 }

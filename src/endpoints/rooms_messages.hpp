@@ -59,7 +59,9 @@ std::string encode_room_results(std::string_view type, std::string_view id_json,
                                 const std::vector<RoomResult>& results);
 std::string encode_error(std::string_view id_json, std::string_view code, std::string_view message,
                          std::int64_t retry_after_ms = 0);
-std::string encode_published(std::string_view id_json, std::string_view room);
+// `offset`: the event's offset in a room with history (0: none, not sent).
+std::string encode_published(std::string_view id_json, std::string_view room,
+                             std::uint64_t offset = 0);
 std::string encode_pong(std::string_view id_json, bool upper_case);
 std::string encode_server_shutdown();
 std::string encode_refreshed(std::string_view id_json, std::int64_t expires_at);

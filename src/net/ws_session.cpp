@@ -697,7 +697,7 @@ void WsSession::publish_answered(std::string_view room, std::string_view type,
         const auto self = weak.lock();
         if (!self)
             return;
-        self->reply(outcome.ok ? endpoints::encode_published(id_json, room)
+        self->reply(outcome.ok ? endpoints::encode_published(id_json, room, outcome.offset)
                                : endpoints::encode_error(id_json, "PUBLISH_FAILED", outcome.error));
     };
     loop_.server().publish(std::move(request));

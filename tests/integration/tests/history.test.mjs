@@ -48,6 +48,10 @@ describe('history and recovery', () => {
             assert.equal(e1.epoch, position.epoch);
             await publish(srv, 'room:a', 'CHAT_MESSAGE', { text: 'two' });
             assert.equal((await c.next('CHAT_MESSAGE')).offset, 2);
+            // a client's own publish is answered once stored, with the event's offset
+            const own = await c.request({ action: 'publish', room: 'room:a', type: 'CHAT_MESSAGE', payload: { text: 'three' } });
+            assert.equal(own.type, 'published');
+            assert.equal(own.offset, 3);
             // rooms without history carry no offsets
             await c.subscribe(['live:x']);
             await publish(srv, 'live:x', 'tick', {});

@@ -150,6 +150,8 @@ TEST(EncodePublished, IdAndRoom) {
     EXPECT_EQ(published.at("id"), "p1");
     EXPECT_EQ(published.at("room"), "team:42");
     EXPECT_FALSE(object_of(encode_published("", "r")).contains("id"));
+    EXPECT_FALSE(published.contains("offset"));
+    EXPECT_EQ(object_of(encode_published("\"p2\"", "chat:1", 42)).at("offset"), 42);
 }
 
 TEST(EncodePong, LowerAndUpperCase) {

@@ -60,6 +60,11 @@ std::optional<DocumentError> DocumentState::load(const std::vector<Bytes>& store
     pending_bytes_ = 0;
     state_vector_.reset();
     stored_updates_ = stored_updates.size();
+    stored_bytes_ = 0;
+    for (const auto& update : stored_updates) {
+        stored_bytes_ += update.size();
+    }
+    compacted_bytes_ = merged_.size();
     retry_compaction_at_ = 0;
     compaction_in_flight_ = false;
     return std::nullopt;
@@ -94,13 +99,15 @@ std::optional<DocumentError> DocumentState::validate(std::span<const std::uint8_
 
 void DocumentState::apply(Bytes update) {
     pending_bytes_ += update.size();
+    stored_bytes_ += update.size();
     pending_.push_back(std::move(update));
     state_vector_.reset();
     ++stored_updates_;
     // Bound the per-update overhead when nobody asks for the state: merge every so often (a
-    // failed merge is retried only after as many updates again, and reported by the accessors).
+    // failed merge is retried only after as many updates again, and reported by the accessors),
+    // once the pending updates are as large as the merged state (a merge costs its size).
     const std::size_t every = std::max<std::size_t>(limits_.compact_after_updates, 1);
-    if (pending_.size() % every == 0) {
+    if (pending_.size() % every == 0 && pending_bytes_ >= merged_.size()) {
         (void)fold();
     }
 }
@@ -170,7 +177,7 @@ DocumentResult<DocumentState::Bytes> DocumentState::full_state() const {
 
 bool DocumentState::needs_compaction() const {
     return !compaction_in_flight_ && stored_updates_ > limits_.compact_after_updates &&
-           stored_updates_ >= retry_compaction_at_;
+           stored_bytes_ >= 2 * compacted_bytes_ && stored_updates_ >= retry_compaction_at_;
 }
 
 DocumentResult<DocumentState::Compaction> DocumentState::compact() {
@@ -178,7 +185,7 @@ DocumentResult<DocumentState::Compaction> DocumentState::compact() {
         return *failed;
     }
     compaction_in_flight_ = true;
-    return Compaction{merged_, stored_updates_};
+    return Compaction{merged_, stored_updates_, stored_bytes_};
 }
 
 void DocumentState::finish_compaction(const Compaction& compaction, bool stored) {
@@ -187,6 +194,10 @@ void DocumentState::finish_compaction(const Compaction& compaction, bool stored)
         if (compaction.replaced > 0 && compaction.replaced <= stored_updates_) {
             stored_updates_ -= compaction.replaced - 1;
         }
+        if (compaction.replaced_bytes <= stored_bytes_) {
+            stored_bytes_ = stored_bytes_ - compaction.replaced_bytes + compaction.merged.size();
+        }
+        compacted_bytes_ = compaction.merged.size();
         retry_compaction_at_ = 0;
     } else {
         retry_compaction_at_ =

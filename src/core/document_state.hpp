@@ -57,8 +57,11 @@ struct DocumentError {
 struct DocumentLimits {
     std::size_t max_update_bytes = std::size_t{1} << 20;     // one client update
     std::size_t max_document_bytes = std::size_t{64} << 20;  // merged state + pending updates
-    // Compaction is due when the store holds more updates than this (and the pending updates are
-    // merged in memory when this many have piled up).
+    // Compaction is due when the store holds more updates than this and they take at least twice
+    // the size of the state they were last compacted (or loaded) to; the pending updates are merged
+    // in memory when this many have piled up and they take at least the size of the merged state.
+    // Both costs grow with the document: the size condition pays for each merge with as many bytes
+    // of new updates, so a large document is not merged again every few hundred small updates.
     std::size_t compact_after_updates = 200;
 };
 
@@ -94,6 +97,7 @@ class DocumentState {
     struct Compaction {
         Bytes merged;
         std::size_t replaced = 0;
+        std::size_t replaced_bytes = 0;  // their total size
     };
 
     explicit DocumentState(Limits limits = {});
@@ -126,8 +130,9 @@ class DocumentState {
     // These three merge the pending updates first; that can only fail on the engine's own limits
     // (an `internal` error; the state is unchanged and the updates stay pending).
 
-    // True when the store holds more than compact_after_updates updates of this document, no
-    // compaction is in flight, and the last failed one is far enough behind.
+    // True when the store holds more than compact_after_updates updates of this document, taking
+    // at least twice the size of the state they were last compacted or loaded to, no compaction
+    // is in flight, and the last failed one is far enough behind.
     [[nodiscard]] bool needs_compaction() const;
     // Merges everything into one update and marks a compaction in flight (needs_compaction() is
     // false until finish_compaction()). The caller runs DocumentStore::compact(document, id of
@@ -158,6 +163,8 @@ class DocumentState {
     mutable std::size_t pending_bytes_ = 0;
     mutable std::optional<Bytes> state_vector_;  // of merged_, valid while pending_ is empty
     std::size_t stored_updates_ = 0;
+    std::size_t stored_bytes_ = 0;         // their total size
+    std::size_t compacted_bytes_ = 0;      // size of the state at the last load or compaction
     std::size_t retry_compaction_at_ = 0;  // after a failed compaction: update count to wait for
     bool compaction_in_flight_ = false;
 };

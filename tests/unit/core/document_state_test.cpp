@@ -379,8 +379,12 @@ TEST(DocumentState, CompactionBookkeeping) {
     const auto updates = hex_list(case_named("random_2_clients").at("updates"));
     DocumentState::Limits limits;
     limits.compact_after_updates = 4;
+    // A new document: its first compaction is due on the count alone (the state it would replace
+    // is empty; see LargeDocumentIsCompactedOnceTheLogDoublesIt for the size condition).
     DocumentState doc(limits);
-    ASSERT_FALSE(doc.load({updates[0], updates[1], updates[2]}).has_value());
+    for (std::size_t i = 0; i < 3; ++i) {
+        apply_checked(doc, updates[i]);
+    }
     EXPECT_FALSE(doc.needs_compaction());
     apply_checked(doc, updates[3]);
     EXPECT_FALSE(doc.needs_compaction());  // 4 stored: not more than 4
@@ -421,6 +425,43 @@ TEST(DocumentState, CompactionBookkeeping) {
         reference.load(std::vector<Bytes>(updates.begin(), updates.begin() + 12)).has_value());
     EXPECT_EQ(sv_hex(doc), sv_hex(reference));
     EXPECT_EQ(dump_of(value_of(doc.full_state())), dump_of(value_of(reference.full_state())));
+}
+
+// A large document edited in small updates: merging it (in memory or in the store) every few
+// updates would cost its whole size each time, so both wait until the new updates weigh as much.
+TEST(DocumentState, LargeDocumentIsCompactedOnceTheLogDoublesIt) {
+    const auto& vectors = case_named("random_12_clients");
+    const Bytes state = hex_of(vectors.at("merged"));
+    const auto updates = hex_list(vectors.at("updates"));  // re-applied: updates are idempotent
+    DocumentState::Limits limits;
+    limits.compact_after_updates = 4;
+    DocumentState doc(limits);
+    ASSERT_FALSE(doc.load({state}).has_value());
+    std::size_t logged = state.size();
+    std::size_t applied = 0;
+    while (logged + updates.at(applied).size() < 2 * state.size()) {
+        apply_checked(doc, updates.at(applied));
+        logged += updates.at(applied).size();
+        ++applied;
+        EXPECT_FALSE(doc.needs_compaction()) << applied << " updates, " << logged << " bytes";
+    }
+    ASSERT_GT(applied, 2 * limits.compact_after_updates);  // the size held it back, not the count
+    EXPECT_EQ(doc.pending_count(), applied);               // not merged in memory either
+    apply_checked(doc, updates.at(applied));
+    logged += updates.at(applied).size();
+    ASSERT_TRUE(doc.needs_compaction());
+
+    auto compaction = doc.compact();
+    ASSERT_TRUE(compaction.ok());
+    EXPECT_EQ(compaction->replaced, applied + 2);  // the loaded state and the updates
+    EXPECT_EQ(compaction->replaced_bytes, logged);
+    doc.finish_compaction(*compaction, true);
+    EXPECT_EQ(doc.update_count(), 1U);
+    // Again only once the updates weigh as much as the state just stored.
+    for (std::size_t i = 0; i < 2 * limits.compact_after_updates; ++i) {
+        apply_checked(doc, updates.at(i));
+        EXPECT_FALSE(doc.needs_compaction()) << i;
+    }
 }
 
 TEST(DocumentState, ValidateLeavesTheStateAlone) {

@@ -77,12 +77,12 @@ void answer(EventLoop& reply_loop, Done done, Args... args) {
 
 }  // namespace
 
-void Server::fan_out_document(const std::string& room,
+void Server::fan_out_document(std::string room,
                               std::array<SharedFrame, endpoints::kDocumentFormatCount> frames,
                               std::uint64_t excluded_connection) {
     auto delivery = std::make_shared<RoomDelivery>();
     delivery->document_frames = std::move(frames);
-    delivery->room = room;
+    delivery->room = std::move(room);
     delivery->excluded_connection = excluded_connection;
     delivery->accepted_at_us = steady_us();
     deliver_to_loops(std::move(delivery));
@@ -156,31 +156,39 @@ void Server::document_sync(std::string document, Bytes state_vector, EventLoop& 
 
 void Server::document_update(std::string document, Bytes update, std::uint64_t connection,
                              EventLoop& reply_loop, std::function<void(std::string)> failed) {
-    on_owner(document, [this, document, update = std::move(update), connection, &reply_loop,
-                        failed = std::move(failed)](EventLoop& owner) mutable {
+    // on_owner() without its std::function, which would be allocated for every update: most
+    // updates come from a connection of the owner loop (all of them with one loop).
+    EventLoop& owner = owner_of(document);
+    if (owner.on_this_thread()) {
         store_document_update(owner, document, std::move(update), connection, reply_loop,
-                              [failed = std::move(failed)](std::string error) {
-                                  if (!error.empty())
-                                      failed(std::move(error));
-                              });
-    });
+                              std::move(failed), false);
+        return;
+    }
+    asio::post(owner.io(),
+               [this, &owner, document = std::move(document), update = std::move(update),
+                connection, &reply_loop, failed = std::move(failed)]() mutable {
+                   store_document_update(owner, document, std::move(update), connection, reply_loop,
+                                         std::move(failed), false);
+               });
 }
 
 void Server::document_apply(std::string document, Bytes update, EventLoop& reply_loop,
                             std::function<void(std::string)> done) {
     on_owner(document, [this, document, update = std::move(update), &reply_loop,
                         done = std::move(done)](EventLoop& owner) mutable {
-        store_document_update(owner, document, std::move(update), 0, reply_loop, std::move(done));
+        store_document_update(owner, document, std::move(update), 0, reply_loop, std::move(done),
+                              true);
     });
 }
 
 void Server::store_document_update(EventLoop& owner, const std::string& document, Bytes update,
                                    std::uint64_t connection, EventLoop& reply_loop,
-                                   std::function<void(std::string)> finished) {
+                                   std::function<void(std::string)> finished, bool report_success) {
     // An empty update ({0,0}: no structs, no deletions) is what a new client with an empty
     // document answers to sync step 1: nothing to store or relay.
     if (update.size() == 2 && update[0] == 0 && update[1] == 0) {
-        answer(reply_loop, std::move(finished), std::string());
+        if (report_success)
+            answer(reply_loop, std::move(finished), std::string());
         return;
     }
     auto& documents = owner.documents();
@@ -195,39 +203,43 @@ void Server::store_document_update(EventLoop& owner, const std::string& document
         answer(reply_loop, std::move(finished), error->message);
         return;
     }
-    // Stored first; applied and relayed once durable, in the order the store completes.
-    auto bytes = std::make_shared<Bytes>(std::move(update));
+    // Stored first; applied and relayed once durable, in the order the store completes. The
+    // store hands the bytes back with the outcome: no copy is kept here meanwhile.
     store_->append_update(
-        document, *bytes,
-        [this, &owner, &reply_loop, document, bytes, connection,
-         finished = std::move(finished)](store::AppendResult result) mutable {
-            asio::post(
-                owner.io(), [this, &owner, &reply_loop, document, bytes, connection,
-                             finished = std::move(finished), result = std::move(result)]() mutable {
-                    if (!result.ok()) {
-                        log(LogLevel::error, "document.append_failed",
-                            {{"document", document}, {"error", result.error}});
-                        answer(reply_loop, std::move(finished),
-                               "the update could not be stored: " + result.error);
-                        return;
-                    }
-                    auto& documents_now = owner.documents();
-                    EventLoop::OwnedDocument* open = nullptr;
-                    if (auto found = documents_now.find(document); found != documents_now.end()) {
-                        open = &found->second;
-                        open->state.apply(*bytes);
-                        open->last_update_id = std::max(open->last_update_id, result.update_id);
-                        if (open->state.needs_compaction() && !open->foreign)
-                            compact_document(owner, document);
-                    }
-                    fan_out_document(document_room(document), update_frames(open, document, *bytes),
-                                     connection);
-                    // Durable first: a node that hears of it can always find it in the store.
-                    if (cluster_)
-                        cluster_->document_publish(
-                            document, {DocumentCast::Kind::update, {}, {}, as_text(*bytes)});
+        document, std::move(update),
+        [this, &owner, &reply_loop, document, connection, finished = std::move(finished),
+         report_success](store::AppendResult result) mutable {
+            asio::post(owner.io(), [this, &owner, &reply_loop, document = std::move(document),
+                                    connection, finished = std::move(finished), report_success,
+                                    result = std::move(result)]() mutable {
+                if (!result.ok()) {
+                    log(LogLevel::error, "document.append_failed",
+                        {{"document", document}, {"error", result.error}});
+                    answer(reply_loop, std::move(finished),
+                           "the update could not be stored: " + result.error);
+                    return;
+                }
+                auto& documents_now = owner.documents();
+                const auto found = documents_now.find(document);
+                EventLoop::OwnedDocument* open =
+                    found == documents_now.end() ? nullptr : &found->second;
+                // Encoded before the state takes the bytes.
+                auto frames = update_frames(open, document, result.update);
+                std::string cast = cluster_ ? as_text(result.update) : std::string();
+                if (open != nullptr) {
+                    open->state.apply(std::move(result.update));
+                    open->last_update_id = std::max(open->last_update_id, result.update_id);
+                    if (open->state.needs_compaction() && !open->foreign)
+                        compact_document(owner, document);
+                }
+                fan_out_document(document_room(document), std::move(frames), connection);
+                // Durable first: a node that hears of it can always find it in the store.
+                if (cluster_)
+                    cluster_->document_publish(
+                        document, {DocumentCast::Kind::update, {}, {}, std::move(cast)});
+                if (report_success)
                     answer(reply_loop, std::move(finished), std::string());
-                });
+            });
         });
 }
 

@@ -232,13 +232,14 @@ class Server {
     // Hands one encoded delivery to every loop (the same bytes for all).
     void deliver_to_loops(std::shared_ptr<RoomDelivery> delivery);
     // Document rooms: one frame per protocol, encoded once, to every loop.
-    void fan_out_document(const std::string& room,
+    void fan_out_document(std::string room,
                           std::array<SharedFrame, endpoints::kDocumentFormatCount> frames,
                           std::uint64_t excluded_connection);
-    // Validates, stores, applies and relays an update on the owner; `finished` gets "" or an error.
+    // Validates, stores, applies and relays an update on the owner; `finished` gets an error, or
+    // "" once relayed if `report_success` (a client's own update: only a refusal is news).
     void store_document_update(EventLoop& owner, const std::string& document, Bytes update,
                                std::uint64_t connection, EventLoop& reply_loop,
-                               std::function<void(std::string)> finished);
+                               std::function<void(std::string)> finished, bool report_success);
     // Cluster (cluster.hpp): a message another node published about a document: updates it stored
     // and awareness are applied if the document is loaded here; everything is relayed to this
     // node's connections of the document.

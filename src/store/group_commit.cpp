@@ -61,10 +61,47 @@ StoreStats GroupCommitStore::stats() const {
     return s;
 }
 
+namespace {
+
+// append_update() hands the update back to its completion (AppendResult::update).
+void hand_back(WriteRequest& request, AppendResult& result) {
+    if (request.kind == WriteRequest::Kind::update)
+        result.update = std::move(request.data);
+}
+
+}  // namespace
+
+std::optional<AppendResult> GroupCommitStore::admit(WriteRequest& request) {
+    if (closing_)
+        return AppendResult{AppendStatus::closed, "store is closed"};
+    if (pending_requests_ + 1 > limits_.max_queued_requests ||
+        (pending_bytes_ + request.bytes > limits_.max_queued_bytes && pending_requests_ > 0))
+        return AppendResult{AppendStatus::queue_full, "store write queue is full"};
+    ++pending_requests_;
+    pending_bytes_ += request.bytes;
+    queue_.push_back(std::move(request));
+    return std::nullopt;
+}
+
+void GroupCommitStore::refuse(WriteRequest& request, AppendResult refusal) {
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    hand_back(request, refusal);
+    if (request.done)
+        request.done(std::move(refusal));
+}
+
 void GroupCommitStore::enqueue_append(WriteRequest request) {
-    std::vector<WriteRequest> one;
-    one.push_back(std::move(request));
-    enqueue_appends(std::move(one));
+    // One request at a time is the common case (every document update): no vector for it.
+    std::optional<AppendResult> refusal;
+    {
+        std::lock_guard lock(queue_mutex_);
+        refusal = admit(request);
+    }
+    if (refusal) {
+        refuse(request, std::move(*refusal));
+        return;
+    }
+    queue_cv_.notify_one();
 }
 
 void GroupCommitStore::enqueue_appends(std::vector<WriteRequest> requests) {
@@ -73,30 +110,16 @@ void GroupCommitStore::enqueue_appends(std::vector<WriteRequest> requests) {
     {
         std::lock_guard lock(queue_mutex_);
         for (WriteRequest& request : requests) {
-            AppendResult refusal;
-            if (closing_) {
-                refusal = {AppendStatus::closed, "store is closed"};
-            } else if (pending_requests_ + 1 > limits_.max_queued_requests ||
-                       (pending_bytes_ + request.bytes > limits_.max_queued_bytes &&
-                        pending_requests_ > 0)) {
-                refusal = {AppendStatus::queue_full, "store write queue is full"};
-            } else {
-                ++pending_requests_;
-                pending_bytes_ += request.bytes;
-                queue_.push_back(std::move(request));
+            if (auto refusal = admit(request))
+                refused.emplace_back(std::move(request), std::move(*refusal));
+            else
                 queued = true;
-                continue;
-            }
-            refused.emplace_back(std::move(request), std::move(refusal));
         }
     }
     if (queued)
         queue_cv_.notify_one();
-    for (auto& [request, refusal] : refused) {
-        failed_.fetch_add(1, std::memory_order_relaxed);
-        if (request.done)
-            request.done(std::move(refusal));
-    }
+    for (auto& [request, refusal] : refused)
+        refuse(request, std::move(refusal));
 }
 
 void GroupCommitStore::enqueue_task(WriteRequest request) {
@@ -209,6 +232,7 @@ void GroupCommitStore::complete(std::vector<WriteRequest>& batch,
         }
         if (!batch[i].done)
             continue;
+        hand_back(batch[i], results[i]);
         try {
             batch[i].done(std::move(results[i]));
         } catch (...) {

@@ -95,6 +95,10 @@ class GroupCommitStore : public Store {
     auto run_on_writer(Work work) -> std::invoke_result_t<Work&>;
 
   private:
+    // Under queue_mutex_: queues the request and counts it, or says why it is refused.
+    std::optional<AppendResult> admit(WriteRequest& request);
+    // Completes a refused request (not under the lock: the completion may append again).
+    void refuse(WriteRequest& request, AppendResult refusal);
     void enqueue_append(WriteRequest request);
     // Queues the requests that fit under one lock, wakes the writer once, then completes the
     // refused ones (queue full, closed) in order.

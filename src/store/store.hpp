@@ -53,6 +53,9 @@ struct AppendResult {
     std::string error;  // human-readable detail when !ok()
     // append_update(): the id the update got (DocumentStore::load order, compact's up_to_id).
     std::uint64_t update_id = 0;
+    // append_update(): the update's bytes, handed back whatever the outcome, so that a caller
+    // who applies and relays them once durable keeps no copy of its own meanwhile.
+    std::vector<std::uint8_t> update;
 
     bool ok() const { return status == AppendStatus::ok; }
 };
@@ -146,7 +149,8 @@ class DocumentStore {
   public:
     virtual ~DocumentStore() = default;
 
-    // Appends one update; `done` is called once, on the writer thread, after it is durable.
+    // Appends one update; `done` is called once, on the writer thread, after it is durable, and
+    // gets the update back (AppendResult::update).
     virtual void append_update(std::string_view document, std::vector<std::uint8_t> update,
                                AppendCallback done) = 0;
 

@@ -49,6 +49,18 @@ TEST_P(Documents, AppendThenLoadInOrder) {
     EXPECT_EQ(data_of(store_->load("other")), (std::vector<Bytes>{{9}}));
 }
 
+// The caller applies and relays the update once durable: it gets the bytes back rather than
+// keeping a copy meanwhile, refused or not.
+TEST_P(Documents, AppendHandsTheUpdateBack) {
+    const AppendResult stored = append_update_wait(*store_, "d", {7, 0, 255});
+    ASSERT_TRUE(stored.ok());
+    EXPECT_EQ(stored.update, (Bytes{7, 0, 255}));
+    store_->close();
+    const AppendResult refused = append_update_wait(*store_, "d", {8, 9});
+    EXPECT_EQ(refused.status, AppendStatus::closed);
+    EXPECT_EQ(refused.update, (Bytes{8, 9}));
+}
+
 TEST_P(Documents, AppendReportsTheIdThatLoadGives) {
     const AppendResult first = append_update_wait(*store_, "d", {1});
     const AppendResult other = append_update_wait(*store_, "e", {2});

@@ -434,6 +434,8 @@ void Server::document_connections(
 namespace huddle::net {
 
 void Server::compact_document(EventLoop& owner, const std::string& document) {
+    if (owner.compaction_running)
+        return;
     auto& doc = owner.documents().at(document);
     auto compaction = doc.state.compact();
     if (!compaction) {
@@ -445,6 +447,7 @@ void Server::compact_document(EventLoop& owner, const std::string& document) {
     // another count up to that id (another node wrote meanwhile), it refuses and we retry later.
     auto shared = std::make_shared<core::DocumentState::Compaction>(std::move(*compaction));
     const std::uint64_t up_to_id = doc.last_update_id;
+    owner.compaction_running = true;
     asio::post(maintenance_, [this, &owner, document, shared, up_to_id] {
         bool stored = false;
         try {
@@ -454,6 +457,7 @@ void Server::compact_document(EventLoop& owner, const std::string& document) {
                 {{"document", document}, {"error", error.what()}});
         }
         asio::post(owner.io(), [&owner, document, shared, stored] {
+            owner.compaction_running = false;
             // The document may have left memory meanwhile: it is reloaded from the store anyway.
             if (auto it = owner.documents().find(document); it != owner.documents().end())
                 it->second.state.finish_compaction(*shared, stored);

@@ -115,6 +115,10 @@ class EventLoop {
         bool foreign = false;
     };
     std::unordered_map<std::string, OwnedDocument>& documents() { return documents_; }
+    // One compaction of this loop's documents at a time: documents that grow together would
+    // otherwise all be merged and rewritten at once, stalling the loop and the store's writer.
+    // The others are due again at their next update.
+    bool compaction_running = false;
 
     // Stops accepting and closes every connection with `server_shutdown` + 1001.
     // With `drain_window` > 0 the closes are spread at random over it (rolling restarts).

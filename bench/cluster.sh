@@ -31,6 +31,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib/processes.sh
+source "$ROOT/scripts/lib/processes.sh"
 BENCH="$ROOT/bench"
 RUNS=${RUNS:-3}
 NODES=${NODES:-3}
@@ -71,16 +73,6 @@ NODE_PORTS=()
 REDIS_PID=
 REDIS_PORT=
 
-stop_pid() { # TERM, up to 5 s, then KILL
-    local pid=$1
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     local pid
     for pid in "${NODE_PIDS[@]}"; do stop_pid "$pid"; done
@@ -91,24 +83,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A loopback port nothing listens on, below the ephemeral range so no client socket takes it.
-USED_PORTS=" "
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 12000))
-        [[ $USED_PORTS == *" $p "* ]] && continue
-        if ! port_open "$p"; then
-            USED_PORTS+="$p "
-            echo "$p"
-            return 0
-        fi
-    done
-    echo "no free port" >&2
-    return 1
-}
 
 http_get() { # port path: the whole answer (HTTP/1.1, Connection: close)
     local port=$1 path=$2
@@ -129,7 +103,7 @@ cpu_seconds() { # utime + stime of a process, in seconds
 
 start_redis() {
     REDIS_DIR=$(mktemp -d)
-    REDIS_PORT=$(free_port)
+    REDIS_PORT=$(free_loopback_port)
     taskset -c "$SERVER_CPUS" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
         --appendonly no --dir "$REDIS_DIR" --logfile "$RUN_DIR/redis.log" &
     REDIS_PID=$!
@@ -153,7 +127,7 @@ start_nodes() {
         redis-cli -p "$REDIS_PORT" flushall >/dev/null
     fi
     for ((n = 0; n < count; n++)); do
-        port=$(free_port)
+        port=$(free_loopback_port)
         work="$RUN_DIR/$tag.node$n.work"
         mkdir -p "$work"
         (cd "$work" && exec env -u HUDDLE_BROKER_URL ${url:+HUDDLE_BROKER_URL=$url} \

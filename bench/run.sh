@@ -24,6 +24,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib/processes.sh
+source "$ROOT/scripts/lib/processes.sh"
 BENCH="$ROOT/bench"
 SCENARIO=${SCENARIO:-fanout}
 SERVERS=${SERVERS:-huddle ws uws socketio}
@@ -189,13 +191,7 @@ wait_ready() { # wait for "listening" in the log (peers) or for the port to acce
 
 stop_server() {
     [[ -n ${SERVER_PID:-} ]] || return 0
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
+    stop_pid "$SERVER_PID"
     SERVER_PID=
 }
 trap stop_server EXIT

@@ -8,6 +8,8 @@
 # The tests get HUDDLE_TEST_POSTGRES_URL, and HUDDLE_TEST_POSTGRES_STOP / _START (shell commands)
 # for the restart tests. PG_BIN overrides the server's binaries directory.
 set -euo pipefail
+# shellcheck source=scripts/lib/processes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/processes.sh"
 tests=${1:?usage: $0 <store_tests binary> [gtest arguments...]}
 shift
 tests=$(realpath "$tests")
@@ -28,16 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A free loopback port: nothing answers there now.
-port=
-for _ in $(seq 1 50); do
-    candidate=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-        port=$candidate
-        break
-    fi
-done
-[[ -n $port ]] || { echo "no free port found" >&2; exit 1; }
+port=$(free_loopback_port)
 
 "${as_server_user[@]}" "$pg_bin/initdb" -D "$work/data" -U huddle --auth=trust --no-locale \
     -E UTF8 >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; exit 1; }

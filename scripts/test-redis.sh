@@ -8,6 +8,8 @@
 # The tests get HUDDLE_TEST_REDIS_URL, and HUDDLE_TEST_REDIS_STOP / _START (shell commands) for
 # the restart tests.
 set -euo pipefail
+# shellcheck source=scripts/lib/processes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/processes.sh"
 tests=${1:?usage: $0 <broker_tests binary> [gtest arguments...]}
 shift
 tests=$(realpath "$tests")
@@ -15,33 +17,13 @@ command -v redis-server >/dev/null || { echo "no redis-server (apt package redis
 command -v redis-cli >/dev/null || { echo "no redis-cli (apt package redis-tools)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/huddle-redis-XXXXXX)
-stop_server() {
-    local pid
-    pid=$(cat "$work/redis.pid" 2>/dev/null) || return 0
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$work/redis.pid"
-}
 cleanup() {
-    stop_server
+    [[ -x $work/stop.sh ]] && "$work/stop.sh"
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-# A free loopback port: nothing answers there now.
-port=
-for _ in $(seq 1 50); do
-    candidate=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-        port=$candidate
-        break
-    fi
-done
-[[ -n $port ]] || { echo "no free port found" >&2; exit 1; }
+port=$(free_loopback_port)
 
 # Written as scripts so the tests can stop and start the same server (same port, no data kept).
 cat >"$work/start.sh" <<START
@@ -58,13 +40,9 @@ exit 1
 START
 cat >"$work/stop.sh" <<STOP
 #!/usr/bin/env bash
+source "$(realpath "$(dirname "${BASH_SOURCE[0]}")")/lib/processes.sh"
 pid=\$(cat "$work/redis.pid" 2>/dev/null) || exit 0
-kill "\$pid" 2>/dev/null || true
-for _ in \$(seq 1 100); do
-    kill -0 "\$pid" 2>/dev/null || break
-    sleep 0.05
-done
-kill -9 "\$pid" 2>/dev/null || true
+stop_pid "\$pid"
 rm -f "$work/redis.pid"
 STOP
 chmod +x "$work/start.sh" "$work/stop.sh"

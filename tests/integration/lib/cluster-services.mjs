@@ -11,6 +11,9 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 
+import { waitFor } from './harness.mjs';
+import { startServer, testTmpDir } from './server.mjs';
+
 export const REDIS = '/usr/bin/redis-server';
 export const NO_REDIS = !fs.existsSync(REDIS) && `${REDIS} is missing (scripts/install-deps.sh installs it)`;
 
@@ -67,9 +70,10 @@ export function redisCommand(port, args) {
     });
 }
 
-// Starts redis-server in a fresh directory under `parentDir` and waits for its PING.
-export async function startRedisReady(port, parentDir, waitFor) {
-    const dir = fs.mkdtempSync(path.join(parentDir, 'redis-'));
+// Starts redis-server in a fresh directory under the tests' temporary folder and waits for its
+// PING. `dir` is kept for a restart on the same data (startRedis(port, dir)).
+export async function startRedisReady(port) {
+    const dir = fs.mkdtempSync(path.join(testTmpDir(), 'redis-'));
     const redis = startRedis(port, dir);
     await waitFor(async () => {
         try { return (await redisCommand(port, ['PING'])) === 'PONG'; } catch { return false; }
@@ -91,6 +95,15 @@ export async function metric(srv, name) {
 
 export async function brokerState(srv) {
     return (await srv.http('GET', '/health')).json;
+}
+
+// A node of the cluster (options as startServer's, with broker.url in the env), once its broker
+// is connected.
+export async function startClusterNode(options) {
+    const node = await startServer(options);
+    await waitFor(async () => (await brokerState(node)).broker?.state === 'connected',
+        { what: 'broker connected', timeoutMs: 5000 });
+    return node;
 }
 
 // The newest installed PostgreSQL server binaries, or null.

@@ -18,11 +18,11 @@ import WebSocket from 'ws';
 import { HuddleClient } from '../../../clients/js/huddle-client.js';
 import { startBalancer } from '../lib/balancer.mjs';
 import {
-    brokerState, closeDocPeers, NO_REDIS, openDocPeer, PG_BIN, redisCommand, startPostgres,
+    closeDocPeers, NO_REDIS, openDocPeer, PG_BIN, redisCommand, startClusterNode, startPostgres,
     startRedisReady, subscribers,
 } from '../lib/cluster-services.mjs';
 import { SKIP, test, waitFor } from '../lib/harness.mjs';
-import { freePort, sleep, startServer, stopAndCheck, testTmpDir } from '../lib/server.mjs';
+import { freePort, sleep, stopAndCheck } from '../lib/server.mjs';
 import { token } from '../lib/tokens.mjs';
 
 const NO_PG = !PG_BIN && 'PostgreSQL server binaries are missing (scripts/install-deps.sh installs them)';
@@ -53,7 +53,7 @@ describe('cluster faults: three nodes behind a balancer, one Redis, one PostgreS
     before(async () => {
         if (SKIP || NO_REDIS || NO_PG) return;
         redisPort = await freePort();
-        redis = await startRedisReady(redisPort, testTmpDir(), waitFor);
+        redis = await startRedisReady(redisPort);
         postgres = startPostgres(await freePort());
     });
     after(async () => {
@@ -79,7 +79,7 @@ describe('cluster faults: three nodes behind a balancer, one Redis, one PostgreS
     async function startNodes(count) {
         const started = [];
         for (let i = 0; i < count; i++) {
-            const node = await startServer({
+            const node = await startClusterNode({
                 config: CONFIG,
                 env: {
                     HUDDLE_BROKER_URL: `redis://127.0.0.1:${redisPort}`,
@@ -90,10 +90,6 @@ describe('cluster faults: three nodes behind a balancer, one Redis, one PostgreS
             });
             nodes.push(node);
             started.push(node);
-        }
-        for (const node of started) {
-            await waitFor(async () => (await brokerState(node)).broker?.state === 'connected',
-                { what: 'broker connected', timeoutMs: 5000 });
         }
         return started;
     }

@@ -7,17 +7,15 @@
 // nodes, user.joined / user.left go out once per user cluster-wide, and a node killed with -9
 // leaves presence within the TTL.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe } from 'node:test';
 
 import { closeAll, connect, connectUser } from '../lib/client.mjs';
 import {
-    brokerState, closeDocPeers, metric, NO_REDIS, openDocPeer, PG_BIN, redisCommand, startPostgres,
-    startRedis, subscribers,
+    brokerState, closeDocPeers, metric, NO_REDIS, openDocPeer, PG_BIN, startClusterNode,
+    startPostgres, startRedis, startRedisReady, subscribers,
 } from '../lib/cluster-services.mjs';
 import { SKIP, test, waitFor } from '../lib/harness.mjs';
-import { freePort, sleep, startServer, stopAndCheck, testTmpDir } from '../lib/server.mjs';
+import { freePort, sleep, stopAndCheck } from '../lib/server.mjs';
 import { token } from '../lib/tokens.mjs';
 
 const CONFIG = `
@@ -46,20 +44,13 @@ describe('cluster: three nodes, one Redis', { skip: NO_REDIS }, () => {
     before(async () => {
         if (SKIP || NO_REDIS) return;
         redisPort = await freePort();
-        redisDir = fs.mkdtempSync(path.join(testTmpDir(), 'redis-'));
-        redis = startRedis(redisPort, redisDir);
-        await waitFor(async () => {
-            try { return (await redisCommand(redisPort, ['PING'])) === 'PONG'; } catch { return false; }
-        }, { what: 'redis-server up', timeoutMs: 5000 });
+        redis = await startRedisReady(redisPort);
+        redisDir = redis.dir;
         for (let i = 0; i < 3; i++) {
-            nodes.push(await startServer({
+            nodes.push(await startClusterNode({
                 config: CONFIG,
                 env: { HUDDLE_BROKER_URL: `redis://127.0.0.1:${redisPort}` },
             }));
-        }
-        for (const node of nodes) {
-            await waitFor(async () => (await brokerState(node)).broker?.state === 'connected',
-                { what: 'broker connected', timeoutMs: 5000 });
         }
     });
     after(async () => {
@@ -348,12 +339,7 @@ describe('cluster presence: three nodes, one Redis', { skip: NO_REDIS }, () => {
     const nodes = [];
     let env;
 
-    const startNode = async () => {
-        const node = await startServer({ config: PRESENCE_CONFIG, env });
-        await waitFor(async () => (await brokerState(node)).broker?.state === 'connected',
-            { what: 'broker connected', timeoutMs: 5000 });
-        return node;
-    };
+    const startNode = () => startClusterNode({ config: PRESENCE_CONFIG, env });
     const named = async (node, user, name) =>
         connectUser(node, user, { token: await token(user, { claims: { name } }) });
     const usersOf = (list) => list.map((u) => [u.userId, u.connections, u.info]);
@@ -361,11 +347,8 @@ describe('cluster presence: three nodes, one Redis', { skip: NO_REDIS }, () => {
     before(async () => {
         if (SKIP || NO_REDIS) return;
         redisPort = await freePort();
-        redisDir = fs.mkdtempSync(path.join(testTmpDir(), 'redis-'));
-        redis = startRedis(redisPort, redisDir);
-        await waitFor(async () => {
-            try { return (await redisCommand(redisPort, ['PING'])) === 'PONG'; } catch { return false; }
-        }, { what: 'redis-server up', timeoutMs: 5000 });
+        redis = await startRedisReady(redisPort);
+        redisDir = redis.dir;
         env = {
             HUDDLE_BROKER_URL: `redis://127.0.0.1:${redisPort}`,
             HUDDLE_BROKER_PRESENCE_TTL: `${PRESENCE_TTL_MS}ms`,
@@ -551,23 +534,14 @@ describe('cluster documents: three nodes, one Redis', { skip: NO_REDIS }, () => 
     before(async () => {
         if (SKIP || NO_REDIS) return;
         redisPort = await freePort();
-        const redisDir = fs.mkdtempSync(path.join(testTmpDir(), 'redis-'));
-        redis = startRedis(redisPort, redisDir);
-        await waitFor(async () => {
-            try { return (await redisCommand(redisPort, ['PING'])) === 'PONG'; } catch { return false; }
-        }, { what: 'redis-server up', timeoutMs: 5000 });
+        redis = await startRedisReady(redisPort);
         if (PG_BIN) postgres = startPostgres(await freePort());
         const env = {
             HUDDLE_BROKER_URL: `redis://127.0.0.1:${redisPort}`,
             HUDDLE_DOCUMENTS_IDLE_UNLOAD: '300ms',
         };
         if (postgres) env.HUDDLE_STORE_URL = postgres.url;
-        for (let i = 0; i < 3; i++) {
-            const node = await startServer({ config: CONFIG, env });
-            nodes.push(node);
-            await waitFor(async () => (await brokerState(node)).broker?.state === 'connected',
-                { what: 'broker connected', timeoutMs: 5000 });
-        }
+        for (let i = 0; i < 3; i++) nodes.push(await startClusterNode({ config: CONFIG, env }));
     });
     after(async () => {
         try {

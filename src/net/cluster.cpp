@@ -54,6 +54,17 @@ std::unique_ptr<broker::Broker> make_broker(asio::io_context& io,
     }
 }
 
+// A history entry as its members receive it; nullopt for an entry that is not an event.
+std::optional<std::string> history_event_text(const std::string& room,
+                                              const broker::HistoryEntry& entry,
+                                              const std::string& epoch) {
+    const std::optional<ClusterEvent> event = decode_cluster_event(entry.payload);
+    if (!event)
+        return std::nullopt;
+    return endpoints::encode_event(event->type, room, event->payload_json, event->timestamp_ms,
+                                   event->user_id, entry.offset, epoch);
+}
+
 std::string presence_payload(const std::string& user, const std::string* info_json) {
     std::string payload = "{\"userId\":";
     endpoints::append_json_string(payload, user);
@@ -660,13 +671,8 @@ void Cluster::start_read(const std::shared_ptr<PendingJoin>& join) {
                     for (const auto& entry : read.entries) {
                         if (entry.offset > read.last_offset)
                             break;
-                        const std::optional<ClusterEvent> event =
-                            decode_cluster_event(entry.payload);
-                        if (!event)
-                            continue;
-                        join->missed.push_back(endpoints::encode_event(
-                            event->type, join->room, event->payload_json, event->timestamp_ms,
-                            event->user_id, entry.offset, read.epoch));
+                        if (auto text = history_event_text(join->room, entry, read.epoch))
+                            join->missed.push_back(std::move(*text));
                     }
                 }
             }
@@ -733,26 +739,22 @@ void Cluster::room_history(std::string room, std::uint64_t after, std::size_t li
                            std::function<void(HistoryPage)> done) {
     asio::post(io_, [this, room = std::move(room), after, limit, done = std::move(done)]() mutable {
         const auto age = max_age(room);
-        broker_->read_history(
-            room, after, limit, age,
-            [room, after, done = std::move(done)](broker::HistoryRead read) {
-                HistoryPage page;
-                page.ok = read.ok;
-                page.error = std::move(read.error);
-                page.epoch = std::move(read.epoch);
-                page.last_offset = read.last_offset;
-                page.next = after;
-                for (const auto& entry : read.entries) {
-                    const std::optional<ClusterEvent> event = decode_cluster_event(entry.payload);
-                    if (!event)
-                        continue;
-                    page.events.push_back(endpoints::encode_event(
-                        event->type, room, event->payload_json, event->timestamp_ms, event->user_id,
-                        entry.offset, page.epoch));
-                    page.next = entry.offset;
-                }
-                done(std::move(page));
-            });
+        broker_->read_history(room, after, limit, age,
+                              [room, after, done = std::move(done)](broker::HistoryRead read) {
+                                  HistoryPage page;
+                                  page.ok = read.ok;
+                                  page.error = std::move(read.error);
+                                  page.epoch = std::move(read.epoch);
+                                  page.last_offset = read.last_offset;
+                                  page.next = after;
+                                  for (const auto& entry : read.entries) {
+                                      if (auto text = history_event_text(room, entry, page.epoch)) {
+                                          page.events.push_back(std::move(*text));
+                                          page.next = entry.offset;
+                                      }
+                                  }
+                                  done(std::move(page));
+                              });
     });
 }
 

@@ -37,6 +37,17 @@ std::uint64_t remote_awareness_owner(std::string_view origin) {
     return (std::uint64_t{1} << 63) | (std::hash<std::string_view>{}(origin) >> 1);
 }
 
+// Applies a y-websocket awareness message announced by `owner` (a connection, or another node);
+// returns the message carrying what was accepted (empty: nothing).
+Server::Bytes apply_awareness(yws::AwarenessTable& table, std::span<const std::uint8_t> message,
+                              std::uint64_t owner) {
+    auto decoded = yws::decode_message(message);
+    const auto* ok = std::get_if<yws::Decoded>(&decoded);
+    if (ok == nullptr || !ok->awareness)
+        return {};
+    return table.apply(owner, ok->awareness->entries).message;
+}
+
 SharedFrame binary_frame(std::span<const std::uint8_t> bytes) {
     return std::make_shared<const std::string>(ws::encode_frame(
         ws::Opcode::binary,
@@ -339,21 +350,16 @@ void Server::document_awareness(std::string document, Bytes message, std::uint64
         const auto it = documents.find(document);
         if (it == documents.end())
             return;
-        auto decoded = yws::decode_message(message);
-        const auto* ok = std::get_if<yws::Decoded>(&decoded);
-        if (ok == nullptr || !ok->awareness)
+        const Server::Bytes accepted = apply_awareness(it->second.awareness, message, connection);
+        if (accepted.empty())
             return;
-        yws::AwarenessApplied applied =
-            it->second.awareness.apply(connection, ok->awareness->entries);
-        // To every connection, the sender too, as y-websocket does: a lone provider hears
-        // its own renewals, which keeps its 30 s no-message watchdog from reconnecting.
-        if (applied.message.empty())
-            return;
+        // To every connection, the sender too, as y-websocket does: a lone provider hears its
+        // own renewals, which keeps its 30 s no-message watchdog from reconnecting.
         fan_out_document(document_room(document),
-                         only_for(DocumentFormat::y_websocket, binary_frame(applied.message)), 0);
+                         only_for(DocumentFormat::y_websocket, binary_frame(accepted)), 0);
         if (cluster_)
-            cluster_->document_publish(
-                document, {DocumentCast::Kind::awareness, {}, {}, as_text(applied.message)});
+            cluster_->document_publish(document,
+                                       {DocumentCast::Kind::awareness, {}, {}, as_text(accepted)});
     });
 }
 
@@ -505,15 +511,11 @@ void Server::document_from_cluster(std::string document, std::string origin, Doc
         if (cast.kind == DocumentCast::Kind::awareness) {
             // Kept as well as relayed, so that a client opening the document here sees the other
             // nodes' users at once rather than at their next renewal.
-            auto decoded = yws::decode_message(bytes);
-            const auto* ok = std::get_if<yws::Decoded>(&decoded);
-            if (ok == nullptr || !ok->awareness)
-                return;
-            yws::AwarenessApplied applied =
-                doc.awareness.apply(remote_awareness_owner(origin), ok->awareness->entries);
-            if (!applied.message.empty())
-                fan_out_document(
-                    room, only_for(DocumentFormat::y_websocket, binary_frame(applied.message)), 0);
+            const Server::Bytes accepted =
+                apply_awareness(doc.awareness, bytes, remote_awareness_owner(origin));
+            if (!accepted.empty())
+                fan_out_document(room,
+                                 only_for(DocumentFormat::y_websocket, binary_frame(accepted)), 0);
             return;
         }
         const Bytes update(bytes.begin(), bytes.end());

@@ -33,6 +33,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib/processes.sh
 source "$ROOT/scripts/lib/processes.sh"
+# shellcheck source=bench/build-loadgen.sh
+source "$ROOT/bench/build-loadgen.sh"
 BENCH="$ROOT/bench"
 RUNS=${RUNS:-3}
 NODES=${NODES:-3}
@@ -172,25 +174,6 @@ broker_counters() {
     done
 }
 
-# --- Build -----------------------------------------------------------------------------------
-build_loadgen() {
-    if [[ -n ${LOADGEN_BIN:-} ]]; then
-        LOADGEN=$LOADGEN_BIN
-        return
-    fi
-    local dir="$ROOT/build/bench-release" f stale=0
-    LOADGEN="$dir/bench/huddle-loadgen"
-    [[ -x $LOADGEN ]] || stale=1
-    for f in "$BENCH"/loadgen/*.cpp "$BENCH"/loadgen/*.hpp; do
-        [[ $f -nt $LOADGEN ]] && stale=1
-    done
-    ((stale)) || return 0
-    log "building huddle-loadgen (release)"
-    cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHUDDLE_TESTS=OFF \
-        >"$RUN_DIR/cmake.log" 2>&1
-    cmake --build "$dir" -j1 --target huddle-loadgen >>"$RUN_DIR/cmake.log" 2>&1
-}
-
 # --- One run ---------------------------------------------------------------------------------
 # run_loadgen CONFIG RUN NODES BROKER SCENARIO-ARGS...: starts the nodes, runs the loadgen
 # against all of them, appends one JSON line (the loadgen's RESULT plus the configuration, CPU
@@ -269,7 +252,7 @@ ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # The binary may be rebuilt while this runs: every run uses the same copy.
 LOCAL_HUDDLE="$RUN_DIR/huddle"
 cp "$HUDDLE_BIN" "$LOCAL_HUDDLE"
-build_loadgen
+build_loadgen "$RUN_DIR/cmake.log"
 TOKEN=$(cd "$RUN_DIR" && "$LOCAL_HUDDLE" --config "$CONFIG" token --sub bench --ttl 1h 2>/dev/null | tail -1)
 GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 FAILURES=0

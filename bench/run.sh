@@ -26,6 +26,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib/processes.sh
 source "$ROOT/scripts/lib/processes.sh"
+# shellcheck source=bench/build-loadgen.sh
+source "$ROOT/bench/build-loadgen.sh"
 BENCH="$ROOT/bench"
 SCENARIO=${SCENARIO:-fanout}
 SERVERS=${SERVERS:-huddle ws uws socketio}
@@ -123,34 +125,7 @@ port_of() {
         yws) echo $((BASE_PORT + 4)) ;; hocuspocus) echo $((BASE_PORT + 5)) ;; esac
 }
 
-# --- Build and install -----------------------------------------------------------------------
-build_loadgen() {
-    if [[ -n ${LOADGEN_BIN:-} ]]; then
-        LOADGEN=$LOADGEN_BIN
-        return
-    fi
-    local dir="$ROOT/build/bench-release"
-    LOADGEN="$dir/bench/huddle-loadgen"
-    local f stale=0
-    [[ -x $LOADGEN ]] || stale=1
-    for f in "$BENCH"/loadgen/*.cpp "$BENCH"/loadgen/*.hpp; do
-        [[ $f -nt $LOADGEN ]] && stale=1
-    done
-    ((stale)) || return 0
-    log "building huddle-loadgen (release)"
-    if cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHUDDLE_TESTS=OFF \
-        >"$RESULTS_DIR/cmake.log" 2>&1 &&
-        cmake --build "$dir" -j1 --target huddle-loadgen >>"$RESULTS_DIR/cmake.log" 2>&1; then
-        return
-    fi
-    # The load generator needs nothing of the server: build it alone if the project does not
-    # configure (yet).
-    log "project build failed (see $RESULTS_DIR/cmake.log); compiling the loadgen alone"
-    LOADGEN="$ROOT/build/bench-loadgen/huddle-loadgen"
-    mkdir -p "$(dirname "$LOADGEN")"
-    g++ -std=c++20 -O2 -DNDEBUG -Wall -Wextra -Wpedantic -Wshadow -Werror \
-        "$BENCH"/loadgen/*.cpp -o "$LOADGEN" -lcrypto -pthread
-}
+# --- Peers: installed into bench/peers/node_modules ---------------------------------------
 
 install_peers() {
     local need=0 s
@@ -208,7 +183,7 @@ mkdir -p "$RUN_DIR"
 ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 log "open files limit $(ulimit -n)"
 
-build_loadgen
+build_loadgen "$RESULTS_DIR/cmake.log"
 install_peers
 
 # The servers run from their result directories: a relative path must not change meaning there.

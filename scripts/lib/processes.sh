@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers shared by the scripts that start servers of their own (the Redis and PostgreSQL
 # test runners, the benchmarks). Source it; it defines functions only.
 

@@ -10,14 +10,16 @@
 #   --  everything after is passed to huddle-loadgen (e.g. -- --connections 5000 --duration 5)
 #
 # Environment:
-#   HUDDLE_BIN      huddle binary (default build/release/huddle)
+#   HUDDLE_BIN      huddle binary (default build/release/huddle); HUDDLE_ARGS: extra server flags
+#   HUDDLE_BIN_B, HUDDLE_ARGS_B  a second Huddle, run as server `huddle-b` (default: HUDDLE_BIN),
+#                   to compare two builds or settings interleaved in one invocation
 #   HUDDLE_BENCH_CONFIG  huddle config file (default bench/huddle-bench.toml)
 #   HUDDLE_TOKEN    token for huddle (default: `$HUDDLE_BIN token --sub bench --ttl 1h`)
 #   HUDDLE_READY_CHECK, HUDDLE_SUBSCRIBE, HUDDLE_PUBLISH  loadgen templates for huddle
 #   LOADGEN_BIN     load generator (default: built here in build/bench-release)
 #   SERVER_CPU      core for the server (default 0); LOADGEN_CPU: core for the loadgen (default 1)
-#   BASE_PORT       huddle on BASE_PORT, ws +1, uws +2, socketio +3, yws +4, hocuspocus +5
-#                   (default 3300)
+#   BASE_PORT       huddle on BASE_PORT, ws +1, uws +2, socketio +3, yws +4, hocuspocus +5,
+#                   huddle-b +6 (default 3300)
 #
 # The server runs on one core (taskset), the loadgen on the other. Each run starts a fresh server.
 # Output: per-run logs and a JSON line per run under bench/results/, a markdown table on stdout.
@@ -68,14 +70,16 @@ huddle_config_args() {
     local config=${HUDDLE_BENCH_CONFIG:-$BENCH/huddle-bench.toml}
     if [[ -f $config ]]; then printf '%s\n' --config "$config"; fi
 }
-start_huddle() {
-    local port=$1 args
+start_huddle() { # port binary [extra flags, one string split on spaces]
+    local port=$1 binary=$2 extra=${3:-} args
     mapfile -t args < <(huddle_config_args)
+    # shellcheck disable=SC2206
+    args+=($extra)
     # A fresh working directory (so a fresh ./data store) per run: documents and history of an
     # earlier run must not be loaded into the next one.
-    local work="$RUN_DIR/huddle-$run.work"
+    local work="$RUN_DIR/$server-$run.work"
     mkdir -p "$work"
-    (cd "$work" && exec taskset -c "$SERVER_CPU" "$HUDDLE_BIN" "${args[@]}" \
+    (cd "$work" && exec taskset -c "$SERVER_CPU" "$binary" "${args[@]}" \
         --port "$port" --threads 1 --host 127.0.0.1) &
     SERVER_PID=$!
 }
@@ -122,14 +126,15 @@ peer_loadgen_args() {
 port_of() {
     case $1 in huddle) echo $((BASE_PORT)) ;; ws) echo $((BASE_PORT + 1)) ;;
         uws) echo $((BASE_PORT + 2)) ;; socketio) echo $((BASE_PORT + 3)) ;;
-        yws) echo $((BASE_PORT + 4)) ;; hocuspocus) echo $((BASE_PORT + 5)) ;; esac
+        yws) echo $((BASE_PORT + 4)) ;; hocuspocus) echo $((BASE_PORT + 5)) ;;
+        huddle-b) echo $((BASE_PORT + 6)) ;; esac
 }
 
 # --- Peers: installed into bench/peers/node_modules ---------------------------------------
 
 install_peers() {
     local need=0 s
-    for s in $SERVERS; do [[ $s != huddle ]] && need=1; done
+    for s in $SERVERS; do [[ $s != huddle* ]] && need=1; done
     ((need)) || return 0
     command -v node >/dev/null || { echo "node is needed for the peer servers" >&2; exit 1; }
     if [[ ! -d $BENCH/peers/node_modules || $BENCH/peers/package-lock.json -nt $BENCH/peers/node_modules ]]; then
@@ -188,13 +193,19 @@ install_peers
 
 # The servers run from their result directories: a relative path must not change meaning there.
 [[ $HUDDLE_BIN == /* ]] || HUDDLE_BIN="$PWD/$HUDDLE_BIN"
-if [[ " $SERVERS " == *" huddle "* ]]; then
-    if [[ ! -x $HUDDLE_BIN ]]; then
-        log "no huddle binary at $HUDDLE_BIN: skipping huddle (set HUDDLE_BIN)"
-        SERVERS=$(echo " $SERVERS " | sed 's/ huddle / /')
-    elif [[ -z ${HUDDLE_TOKEN:-} ]]; then
-        HUDDLE_TOKEN=$(huddle_token)
-    fi
+HUDDLE_BIN_B=${HUDDLE_BIN_B:-$HUDDLE_BIN}
+[[ $HUDDLE_BIN_B == /* ]] || HUDDLE_BIN_B="$PWD/$HUDDLE_BIN_B"
+if [[ " $SERVERS " == *" huddle "* && ! -x $HUDDLE_BIN ]]; then
+    log "no huddle binary at $HUDDLE_BIN: skipping huddle (set HUDDLE_BIN)"
+    SERVERS=$(echo " $SERVERS " | sed 's/ huddle / /')
+fi
+if [[ " $SERVERS " == *" huddle-b "* && ! -x $HUDDLE_BIN_B ]]; then
+    log "no huddle binary at $HUDDLE_BIN_B: skipping huddle-b (set HUDDLE_BIN_B)"
+    SERVERS=$(echo " $SERVERS " | sed 's/ huddle-b / /')
+fi
+# Both Huddles read the same config, so one token serves both.
+if [[ " $SERVERS " == *" huddle"* && -z ${HUDDLE_TOKEN:-} ]]; then
+    HUDDLE_TOKEN=$(huddle_token)
 fi
 
 # Huddle takes publishes from room members only: in fanout and rate the publisher subscribes too,
@@ -215,7 +226,8 @@ for run in $(seq 1 "$RUNS"); do
         slog="$RUN_DIR/$server-$run.server.log"
         llog="$RUN_DIR/$server-$run.loadgen.log"
         case $server in
-            huddle) start_huddle "$port" >"$slog" 2>&1 ;;
+            huddle) start_huddle "$port" "$HUDDLE_BIN" "${HUDDLE_ARGS:-}" >"$slog" 2>&1 ;;
+            huddle-b) start_huddle "$port" "$HUDDLE_BIN_B" "${HUDDLE_ARGS_B:-}" >"$slog" 2>&1 ;;
             ws) start_peer ws-server.mjs "$port" >"$slog" 2>&1 ;;
             uws) start_peer uws-server.mjs "$port" >"$slog" 2>&1 ;;
             socketio) start_peer socketio-server.mjs "$port" >"$slog" 2>&1 ;;
@@ -228,7 +240,7 @@ for run in $(seq 1 "$RUNS"); do
             stop_server
             continue
         fi
-        if [[ $server == huddle ]]; then
+        if [[ $server == huddle* ]]; then
             mapfile -t target < <(huddle_loadgen_args "$port")
         else
             mapfile -t target < <(peer_loadgen_args "$server" "$port")

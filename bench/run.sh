@@ -79,8 +79,9 @@ start_huddle() { # port binary [extra flags, one string split on spaces]
     # earlier run must not be loaded into the next one.
     local work="$RUN_DIR/$server-$run.work"
     mkdir -p "$work"
+    [[ " $extra " == *" --threads "* ]] || args+=(--threads 1)
     (cd "$work" && exec taskset -c "$SERVER_CPU" "$binary" "${args[@]}" \
-        --port "$port" --threads 1 --host 127.0.0.1) &
+        --port "$port" --host 127.0.0.1) &
     SERVER_PID=$!
 }
 huddle_token() {

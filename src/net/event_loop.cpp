@@ -143,25 +143,33 @@ std::vector<std::shared_ptr<WsSession>> EventLoop::members_of(std::string_view r
 }
 
 void EventLoop::schedule_flush(WsSession* session) {
-    // A strong reference keeps the session alive until its flush has run.
-    flush_queue_.push_back(session->shared_from_this());
+    // No strong reference: a session that goes before its flush takes itself out
+    // (forget_flush), which is rare, whereas a count per scheduled flush is paid on every turn.
+    flush_queue_.push_back(session);
     if (flush_posted_)
         return;
     flush_posted_ = true;
     asio::post(io_, [this] { flush_scheduled(); });
 }
 
+void EventLoop::forget_flush(WsSession* session) {
+    std::replace(flush_queue_.begin(), flush_queue_.end(), session,
+                 static_cast<WsSession*>(nullptr));
+    std::replace(flushing_.begin(), flushing_.end(), session, static_cast<WsSession*>(nullptr));
+}
+
 void EventLoop::flush_scheduled() {
     flush_posted_ = false;
-    std::vector<std::shared_ptr<WsSession>> batch;
-    batch.swap(flush_queue_);
-    for (const auto& session : batch)
-        session->flush();
-    // Reuse the batch's storage unless new work was queued meanwhile.
-    if (flush_queue_.empty()) {
-        batch.clear();
-        flush_queue_.swap(batch);
+    flushing_.swap(flush_queue_);
+    // By index: a flush may end a session, which then clears its own slot.
+    for (std::size_t i = 0; i < flushing_.size(); ++i) {
+        if (WsSession* session = flushing_[i])
+            session->flush();
     }
+    // Reuse the batch's storage unless new work was queued meanwhile.
+    flushing_.clear();
+    if (flush_queue_.empty())
+        flush_queue_.swap(flushing_);
 }
 
 void EventLoop::deliver(const RoomDelivery& delivery) {
@@ -169,6 +177,7 @@ void EventLoop::deliver(const RoomDelivery& delivery) {
     if (room == nullptr)
         return;
     std::uint64_t delivered = 0;
+    const LoopDelivery frames(frame_pool_, delivery);
     const auto& excluded_users = delivery.excluded_users;
     for (WsSession* member : room->members) {
         if (member->connection_id() == delivery.excluded_connection)
@@ -176,7 +185,7 @@ void EventLoop::deliver(const RoomDelivery& delivery) {
         if (!excluded_users.empty() && std::find(excluded_users.begin(), excluded_users.end(),
                                                  member->user_id()) != excluded_users.end())
             continue;
-        member->deliver(delivery);
+        member->deliver(frames);
         ++delivered;
     }
     counters_.add(counters_.messages_out, delivered);

@@ -19,6 +19,7 @@
 #include "core/document_state.hpp"
 #include "core/room_registry.hpp"
 #include "endpoints/yws/awareness.hpp"
+#include "net/loop_frame.hpp"
 #include "net/shared_frame.hpp"
 #include "net/store_batch.hpp"
 #include "observability/metrics.hpp"
@@ -47,6 +48,7 @@ class EventLoop {
     ~EventLoop();
 
     boost::asio::io_context& io() { return io_; }
+    FramePool& frame_pool() { return frame_pool_; }
     unsigned index() const { return index_; }
     Server& server() { return server_; }
     LoopRooms& rooms() { return rooms_; }
@@ -75,6 +77,8 @@ class EventLoop {
     // Queues a session whose pending frames should be written once the current batch of work is
     // done: deliveries of a burst of events then leave in one write per connection.
     void schedule_flush(WsSession* session);
+    // A session going away with a flush scheduled.
+    void forget_flush(WsSession* session);
 
     // Writes an event to this loop's members of the room (on this loop's thread).
     void deliver(const RoomDelivery& delivery);
@@ -132,6 +136,8 @@ class EventLoop {
 
     Server& server_;
     unsigned index_;
+    // Before io_: the sessions its handlers own hold frames of this pool until they go.
+    FramePool frame_pool_;
     boost::asio::io_context io_;
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer sweep_timer_;
@@ -145,7 +151,8 @@ class EventLoop {
     observability::LoopCounters counters_;
     std::vector<char> read_buffer_;
     std::vector<WsSession*> sessions_;
-    std::vector<std::shared_ptr<WsSession>> flush_queue_;
+    std::vector<WsSession*> flush_queue_;
+    std::vector<WsSession*> flushing_;  // the batch being flushed
     bool flush_posted_ = false;
     std::int64_t last_admission_cleanup_ms_ = 0;
     std::unordered_map<std::string, RoomPresence> presence_;

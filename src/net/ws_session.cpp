@@ -60,7 +60,10 @@ WsSession::WsSession(EventLoop& loop, SessionTransport transport, SessionIdentit
         identity_.client_id.empty() ? std::to_string(identity_.connection_id) : identity_.client_id;
 }
 
-WsSession::~WsSession() = default;
+WsSession::~WsSession() {
+    if (flush_scheduled_)
+        loop_.forget_flush(this);
+}
 
 void WsSession::start(std::string handshake_response) {
     last_heard_ms_ = steady_ms();
@@ -266,7 +269,13 @@ void WsSession::handle_close_frame(std::string_view payload) {
 void WsSession::enqueue(SharedFrame frame) {
     if (state_ == State::closed || close_frame_queued_)
         return;
-    pending_bytes_ += frame->size();
+    enqueue(loop_.frame_pool().hold(std::move(frame)));
+}
+
+void WsSession::enqueue(FrameRef frame) {
+    if (state_ == State::closed || close_frame_queued_)
+        return;
+    pending_bytes_ += frame.size();
     pending_.push_back(std::move(frame));
     if (pending_bytes_ > loop_.server().settings().limits.max_pending_bytes)
         slow_consumer_ = true;
@@ -276,11 +285,11 @@ void WsSession::enqueue(SharedFrame frame) {
     }
 }
 
-void WsSession::deliver(const RoomDelivery& delivery) {
+void WsSession::deliver(const LoopDelivery& delivery) {
     if (state_ != State::open)
         return;
     if (const auto format = document_format(); format != endpoints::DocumentFormat::none) {
-        if (const SharedFrame& frame = delivery.document_frames[static_cast<std::size_t>(format)])
+        if (const FrameRef& frame = delivery.document_frames[static_cast<std::size_t>(format)])
             enqueue(frame);
         return;
     }
@@ -320,7 +329,7 @@ void WsSession::write_plain() {
         std::size_t count = 0;
         std::size_t requested = 0;
         for (std::size_t i = pending_head_; i < pending_.size() && count < kMaxIov; ++i, ++count) {
-            const std::string& frame = *pending_[i];
+            const std::string& frame = pending_[i].bytes();
             const std::size_t skip = i == pending_head_ ? head_offset_ : 0;
             iov[count].iov_base = const_cast<char*>(frame.data() + skip);
             iov[count].iov_len = frame.size() - skip;
@@ -368,7 +377,7 @@ void WsSession::consume_written(std::size_t bytes) {
     loop_.counters().add(loop_.counters().bytes_out, bytes);
     pending_bytes_ -= std::min(pending_bytes_, bytes);
     while (bytes > 0 && pending_head_ < pending_.size()) {
-        const std::size_t left = pending_[pending_head_]->size() - head_offset_;
+        const std::size_t left = pending_[pending_head_].size() - head_offset_;
         if (bytes < left) {
             head_offset_ += bytes;
             return;
@@ -389,7 +398,7 @@ void WsSession::start_tls_write() {
     const std::size_t count = std::min(pending_.size() - pending_head_, kMaxFramesPerWrite);
     write_buffers_.clear();
     for (std::size_t i = 0; i < count; ++i) {
-        const std::string& frame = *pending_[pending_head_ + i];
+        const std::string& frame = pending_[pending_head_ + i].bytes();
         write_buffers_.emplace_back(frame.data(), frame.size());
     }
     // The frames stay in pending_ until written: consume_written() drops them.
@@ -417,7 +426,7 @@ void WsSession::start_tls_write() {
 void WsSession::on_queue_drained() {
     // Large bursts leave capacity behind; idle connections should hold none.
     if (pending_.capacity() > 64) {
-        std::vector<SharedFrame>().swap(pending_);
+        std::vector<FrameRef>().swap(pending_);
         std::vector<asio::const_buffer>().swap(write_buffers_);
     }
     if (state_ == State::closing && close_frame_queued_) {
@@ -462,7 +471,7 @@ void WsSession::close_for_slow_consumer() {
         transport_.tls && writing_ ? write_buffers_.size() : (head_offset_ > 0 ? 1 : 0);
     const std::size_t keep = pending_head_ + started;
     while (pending_.size() > keep && pending_.size() > pending_head_) {
-        pending_bytes_ -= std::min(pending_bytes_, pending_.back()->size());
+        pending_bytes_ -= std::min(pending_bytes_, pending_.back().size());
         pending_.pop_back();
     }
     close(4008, "slow consumer");

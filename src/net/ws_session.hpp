@@ -19,6 +19,7 @@
 #include "endpoints/handler.hpp"
 #include "endpoints/handler_registry.hpp"
 #include "endpoints/rooms_context.hpp"
+#include "net/loop_frame.hpp"
 #include "net/shared_frame.hpp"
 #include "net/ws/message_reader.hpp"
 
@@ -69,8 +70,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     std::uint64_t connection_id() const override { return identity_.connection_id; }
     Memberships& memberships() { return memberships_; }
 
-    // Fan-out: queues a shared frame; the loop flushes it with the others of the same batch.
-    void deliver(const RoomDelivery& delivery);
+    // Fan-out: queues the delivery's frame for this connection's protocol; the loop flushes it
+    // with the others of the same batch.
+    void deliver(const LoopDelivery& delivery);
     void flush();
 
     // Timers, driven by the loop's sweep: heartbeat, close deadline.
@@ -136,6 +138,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     template <class... Args>
     std::function<void(Args...)> while_open(std::function<void(Args...)> done);
 
+    void enqueue(FrameRef frame);
     void enqueue(SharedFrame frame);
     void start_write();
     void write_plain();
@@ -169,7 +172,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     std::vector<char> tls_read_buffer_;
 
     // Frames not yet fully written: [pending_head_, end), the first one from head_offset_ on.
-    std::vector<SharedFrame> pending_;
+    std::vector<FrameRef> pending_;
     std::size_t pending_head_ = 0;
     std::size_t head_offset_ = 0;
     std::vector<boost::asio::const_buffer> write_buffers_;  // TLS writes only

@@ -125,16 +125,19 @@ void Server::load_tls() {
 }
 
 void Server::open_store() {
-    const std::filesystem::path path(settings_.store.path);
-    std::error_code ignored;
-    if (path.has_parent_path())
+    const bool sqlite = settings_.store.url.empty();
+    if (const std::filesystem::path path(settings_.store.path); sqlite && path.has_parent_path()) {
+        std::error_code ignored;
         std::filesystem::create_directories(path.parent_path(), ignored);
+    }
     try {
         store_ = store::open_store(
             {settings_.store.url, settings_.store.path, settings_.store.reconnect_timeout});
     } catch (const std::exception& error) {
-        throw std::runtime_error("cannot open the store " + settings_.store.path + ": " +
-                                 error.what());
+        // A PostgreSQL error names the URL itself, password hidden.
+        throw std::runtime_error((sqlite ? "cannot open the store " + settings_.store.path
+                                         : std::string("cannot open the PostgreSQL store")) +
+                                 ": " + error.what());
     }
 }
 

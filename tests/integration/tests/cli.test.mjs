@@ -231,12 +231,18 @@ describe('command line', () => {
     test('a PostgreSQL store is named with its password hidden, even when it cannot be reached', async () => {
         const port = await freePort();  // nothing listens there
         const password = 'pw-Never-Printed-42';
+        const cwd = fs.mkdtempSync(path.join(testTmpDir(), 'pg-url-'));
         const res = await run(['--host', '127.0.0.1', '--port', String(port), '--set', 'store.reconnect_timeout=200ms'],
             { HUDDLE_STORE_URL: `postgres://huddle:${password}@127.0.0.1:${port}/huddle?password=${password}` },
-            { cwd: testTmpDir() });
+            { cwd });
         assert.equal(res.code, 1, res.stderr);
         assert.match(res.stderr, new RegExp(`data: PostgreSQL postgres://huddle:\\*\\*\\*@127\\.0\\.0\\.1:${port}/huddle\\?password=\\*\\*\\*`));
         assert.ok(!(res.stdout + res.stderr).includes(password), 'the password is never printed');
+        // The error names the store it could not open, not the unused SQLite path, and no
+        // SQLite folder is created for it.
+        assert.match(res.stderr, /cannot open the PostgreSQL store: /);
+        assert.ok(!/cannot open the store/.test(res.stderr), res.stderr);
+        assert.ok(!fs.existsSync(path.join(cwd, 'data')), 'no ./data folder for a PostgreSQL store');
     });
 
     test('a PostgreSQL store in the banner (with HUDDLE_TEST_POSTGRES_URL)', async (t) => {

@@ -703,6 +703,9 @@ void WsSession::publish_answered(std::string_view room, std::string_view type,
     request.reply_loop = &loop_;
     request.done = [weak = weak_from_this(), room = request.room,
                     id_json = std::move(id_json)](PublishOutcome outcome) {
+        // A publish without an id is fire-and-forget: only a failure is worth a frame.
+        if (outcome.ok && id_json.empty())
+            return;
         const auto self = weak.lock();
         if (!self)
             return;

@@ -81,6 +81,25 @@ describe('rooms (S3 flows)', () => {
         } finally { await alice.close(); }
     });
 
+    test('a publish without an id is fire-and-forget: delivered, not answered; a later one with an id is', async () => {
+        const alice = await connectUser(srv, 'alice');
+        const bob = await connectUser(srv, 'bob');
+        try {
+            for (const c of [alice, bob]) await c.subscribe(['team:43']);
+            alice.send({ action: 'publish', room: 'team:43', type: 'note', payload: { n: 1 } });
+            const ev = await bob.next('note');
+            assert.deepEqual(ev.payload, { n: 1 });
+            const ans = await alice.request({ action: 'publish', room: 'team:43', type: 'note', payload: { n: 2 }, id: 'p2' });
+            assert.equal(ans.type, 'published');
+            assert.deepEqual((await bob.next('note')).payload, { n: 2 });
+            // The first publish got no answer of its own: nothing but p2's has arrived.
+            await alice.expectNone((m) => m.type === 'published' && m.id !== 'p2', 200);
+            // Errors are answered with or without an id.
+            alice.send({ action: 'publish', room: 'team:not-joined', type: 'note', payload: {} });
+            assert.equal((await alice.next('error')).payload.code, 'FORBIDDEN');
+        } finally { await closeAll(alice, bob); }
+    });
+
     test('client publish (client_publish=true): others get the event, the sender gets published', async () => {
         const alice = await connectUser(srv, 'alice');
         const bob = await connectUser(srv, 'bob');

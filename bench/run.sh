@@ -213,6 +213,10 @@ fi
 # for every server alike (the peers, like Huddle, do not send a message back to its sender).
 COMMON=()
 case $SCENARIO in fanout | rate) COMMON=(--publisher-subscribes) ;; esac
+# A server alone on its core: that core's busy time also counts kernel work done for it outside
+# its own CPU time (softirq handed to ksoftirqd), which the process's CPU time misses.
+CORE_ARGS=()
+[[ $SERVER_CPU =~ ^[0-9]+$ ]] && CORE_ARGS=(--server-core "$SERVER_CPU")
 
 GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 NODE_VERSION=$(node --version 2>/dev/null || echo none)
@@ -251,7 +255,7 @@ for run in $(seq 1 "$RUNS"); do
         log "$server run $run/$RUNS (pid $SERVER_PID, port $port)"
         rc=0
         taskset -c "$LOADGEN_CPU" "$LOADGEN" --scenario "$SCENARIO" "${target[@]}" \
-            --server-pid "$SERVER_PID" --label "$server" --quiet "${COMMON[@]}" "${EXTRA[@]}" \
+            --server-pid "$SERVER_PID" "${CORE_ARGS[@]}" --label "$server" --quiet "${COMMON[@]}" "${EXTRA[@]}" \
             >"$llog" 2>&1 || rc=$?
         t1=$(date +%s.%N)
         cpu_after=$(cpu_seconds "$SERVER_PID")

@@ -31,6 +31,8 @@ const traffic = [
   ['max µs', 'latency_us.max', 0],
   ['server CPU %', 'server_cpu_pct', 0],
   ['server ns/delivery', 'server_cpu_ns_per_delivery', 0],
+  ['server core busy %', 'server_core_busy_pct', 0],
+  ['server core ns/delivery', 'server_core_ns_per_delivery', 0],
   ['loadgen CPU %', 'loadgen_cpu_pct', 0],
 ];
 const figures = {
@@ -53,6 +55,7 @@ const figures = {
     ['p99.9 µs', 'latency_us.p999', 0],
     ['server CPU %', 'server_cpu_pct', 0],
     ['server ns/relay', 'server_cpu_ns_per_delivery', 0],
+    ['server core ns/relay', 'server_core_ns_per_delivery', 0],
     ['loadgen CPU %', 'loadgen_cpu_pct', 0],
     ['RSS loaded MB', (r) => (r.server_rss_loaded_kb ?? 0) / 1024, 1],
     ['KB/document', (r) => (r.rss_per_document_bytes ?? 0) / 1024, 1],

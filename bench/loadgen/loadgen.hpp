@@ -113,6 +113,9 @@ struct Options {
     std::size_t max_message = 16u << 20;
     // The server's processes (several nodes and their broker): CPU and RSS are summed.
     std::vector<pid_t> server_pids;
+    // The core the server is pinned to: its busy time counts the kernel's work done there for
+    // the server outside the process's own CPU time (softirq in ksoftirqd). -1: not read.
+    int server_core = -1;
     std::vector<in_addr> source_ips;
 
     // Filled in by parse_options, one per url.

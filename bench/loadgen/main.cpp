@@ -54,6 +54,7 @@ struct ProcSample {
     double cpu_s = 0;
     long rss_kb = 0;
     std::vector<double> each_cpu_s;  // per process, when the server is several
+    double core_busy_s = -1;         // the server's core, whoever ran there (--server-core)
 };
 
 ProcSample sample_proc(pid_t pid) {
@@ -92,8 +93,10 @@ ProcSample sample_proc(pid_t pid) {
     return s;
 }
 
+double core_busy_s(int core);
+
 // The server's processes summed: a cluster's nodes and broker count as one server.
-ProcSample sample_server(const std::vector<pid_t>& pids) {
+ProcSample sample_server(const std::vector<pid_t>& pids, int core) {
     ProcSample sum;
     sum.ok = !pids.empty();
     for (const pid_t pid : pids) {
@@ -103,7 +106,31 @@ ProcSample sample_server(const std::vector<pid_t>& pids) {
         sum.rss_kb += one.rss_kb;
         sum.each_cpu_s.push_back(one.cpu_s);
     }
+    sum.core_busy_s = core_busy_s(core);
     return sum;
+}
+
+// Busy seconds of one core since boot (/proc/stat: user, nice, system, irq, softirq, steal),
+// whoever ran there; -1 when unreadable.
+double core_busy_s(int core) {
+    if (core < 0)
+        return -1;
+    std::ifstream stat("/proc/stat");
+    const std::string name = "cpu" + std::to_string(core);
+    std::string line;
+    while (std::getline(stat, line)) {
+        std::istringstream fields(line);
+        std::string label;
+        fields >> label;
+        if (label != name)
+            continue;
+        unsigned long long v[8] = {};
+        for (auto& x : v)
+            fields >> x;
+        const unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+        return static_cast<double>(busy) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
+    return -1;
 }
 
 double self_cpu_s() {
@@ -428,7 +455,7 @@ int run(int argc, char** argv) {
     std::printf("\n");
     std::fflush(stdout);
 
-    const ProcSample rss_before = sample_server(opt.server_pids);
+    const ProcSample rss_before = sample_server(opt.server_pids, opt.server_core);
 
     std::vector<WorkerPtr> workers;
     for (int i = 0; i < opt.threads; ++i) {
@@ -446,7 +473,7 @@ int run(int argc, char** argv) {
     // 1. Connect (and for the connect scenario, the whole run).
     const std::uint64_t t_connect = now_ns();
     const double cpu_connect = self_cpu_s();
-    const ProcSample srv_connect = sample_server(opt.server_pids);
+    const ProcSample srv_connect = sample_server(opt.server_pids, opt.server_core);
     const std::uint64_t connect_deadline =
         t_connect + static_cast<std::uint64_t>(opt.connect_timeout_s * 1e9);
     std::uint64_t last_print = t_connect;
@@ -530,33 +557,33 @@ int run(int argc, char** argv) {
             std::printf("READY %llu\n", static_cast<unsigned long long>(ct.ready));
             std::fflush(stdout);
             set_phase(Phase::Hold);
-            srv0 = sample_server(opt.server_pids);
+            srv0 = sample_server(opt.server_pids, opt.server_core);
             cpu0 = self_cpu_s();
             m_start = now_ns();
             interruptible_sleep(std::min(opt.hold_s, 2.0), "hold");
-            rss_after = sample_server(opt.server_pids);
+            rss_after = sample_server(opt.server_pids, opt.server_core);
             if (opt.hold_s > 2.0)
                 interruptible_sleep(opt.hold_s - 2.0, "hold");
-            rss_end = sample_server(opt.server_pids);
+            rss_end = sample_server(opt.server_pids, opt.server_core);
             m_end = now_ns();
             srv1 = rss_end;
             cpu1 = self_cpu_s();
         } else {
             // Documents: every document is loaded (each editor got sync step 2) and empty.
-            rss_after = sample_server(opt.server_pids);
+            rss_after = sample_server(opt.server_pids, opt.server_core);
             shared.publish_start.store(now_ns(), std::memory_order_release);
             set_phase(Phase::Warmup);
             interruptible_sleep(opt.warmup_s, "warmup");
             m_start = now_ns();
             cpu0 = self_cpu_s();
-            srv0 = sample_server(opt.server_pids);
+            srv0 = sample_server(opt.server_pids, opt.server_core);
             shared.measure_start.store(m_start, std::memory_order_release);
             set_phase(Phase::Measure);
             interruptible_sleep(opt.duration_s, "measure");
             m_end = now_ns();
             shared.measure_end.store(m_end, std::memory_order_release);
             cpu1 = self_cpu_s();
-            srv1 = sample_server(opt.server_pids);
+            srv1 = sample_server(opt.server_pids, opt.server_core);
             set_phase(Phase::Drain);
             const std::uint64_t drain_end =
                 now_ns() + static_cast<std::uint64_t>(opt.drain_ms) * 1'000'000ULL;
@@ -582,7 +609,7 @@ int run(int argc, char** argv) {
         cpu0 = cpu_connect;
         cpu1 = self_cpu_s();
         srv0 = srv_connect;
-        srv1 = sample_server(opt.server_pids);
+        srv1 = sample_server(opt.server_pids, opt.server_core);
     }
 
     set_phase(Phase::Stop);
@@ -612,6 +639,8 @@ int run(int argc, char** argv) {
     const bool have_server = srv0.ok && srv1.ok;
     const double server_cpu_pct =
         have_server && window_s > 0 ? 100.0 * (srv1.cpu_s - srv0.cpu_s) / window_s : 0.0;
+    const bool have_core = srv0.core_busy_s >= 0 && srv1.core_busy_s >= 0 && window_s > 0;
+    const double core_busy = have_core ? srv1.core_busy_s - srv0.core_busy_s : 0.0;
     const double pub_rate = window_s > 0 ? static_cast<double>(t.published_window) / window_s : 0;
     const double del_rate = window_s > 0 ? static_cast<double>(t.delivered_window) / window_s : 0;
     const double hs_rate = connect_s > 0 ? static_cast<double>(t.cycles) / connect_s : 0;
@@ -654,11 +683,16 @@ int run(int argc, char** argv) {
                 loadgen_cpu_pct, opt.threads);
     if (have_server)
         std::printf(", server %.1f%%", server_cpu_pct);
+    if (have_core)
+        std::printf(", server's core %d busy %.1f%%", opt.server_core,
+                    100.0 * core_busy / window_s);
     if (publishes && t.delivered_window > 0) {
         const double del = static_cast<double>(t.delivered_window);
         std::printf("; per delivery: loadgen %.0f ns", loadgen_cpu_s * 1e9 / del);
         if (have_server)
             std::printf(", server %.0f ns", (srv1.cpu_s - srv0.cpu_s) * 1e9 / del);
+        if (have_core)
+            std::printf(", server's core %.0f ns", core_busy * 1e9 / del);
     }
     std::printf("\n");
     std::printf(
@@ -736,6 +770,8 @@ int run(int argc, char** argv) {
             j.key("server_cpu_ns_per_delivery")
                 .num(del > 0 ? (srv1.cpu_s - srv0.cpu_s) * 1e9 / del : 0);
         }
+        if (have_core)
+            j.key("server_core_ns_per_delivery").num(del > 0 ? core_busy * 1e9 / del : 0);
         j.key("publish_lag_max_us").num(us(t.publish_lag_max_ns));
         j.key("window_stalls").u(t.window_stalls);
     }
@@ -762,6 +798,8 @@ int run(int argc, char** argv) {
     if (!opt.server_pids.empty()) {
         j.key("server_pid").num(opt.server_pids.front());
         j.key("server_cpu_pct").num(server_cpu_pct);
+        if (have_core)
+            j.key("server_core_busy_pct").num(100.0 * core_busy / window_s);
         if (opt.server_pids.size() > 1 && have_server && window_s > 0) {
             j.key("server_cpu_pct_by_pid").open();
             for (std::size_t k = 0; k < opt.server_pids.size(); ++k) {

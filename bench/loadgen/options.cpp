@@ -260,6 +260,9 @@ load:
 
 reporting:
   --server-pid P        read the server's VmRSS and CPU time from /proc/P; repeatable
+  --server-core N       the core the server is pinned to: also report that core's busy time
+                        (/proc/stat), which includes kernel work for the server outside its
+                        own CPU time (e.g. softirq in ksoftirqd)
                         (nodes of a cluster, their broker): summed, and CPU per process
   --label TEXT          copied into the RESULT line
   --quiet               no progress lines
@@ -503,6 +506,8 @@ Options parse_options(int argc, char** argv) {
             o.max_message = static_cast<std::size_t>(to_long(arg, next()));
         } else if (arg == "--server-pid") {
             o.server_pids.push_back(static_cast<pid_t>(to_long(arg, next())));
+        } else if (arg == "--server-core") {
+            o.server_core = static_cast<int>(to_long(arg, next()));
         } else if (arg == "--no-accept-check") {
             o.check_accept = false;
         } else if (arg == "--quiet") {

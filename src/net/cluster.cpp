@@ -125,7 +125,10 @@ Cluster::Cluster(Server& server, const config::BrokerSettings& settings)
       work_(asio::make_work_guard(io_)),
       broker_(make_broker(io_, settings)),
       probe_timer_(io_),
-      drain_timer_(io_) {}
+      drain_timer_(io_),
+      liveness_timer_(io_),
+      // As often as the broker's heartbeats: a dead node's states go soon after its time is up.
+      liveness_interval_(std::max(std::chrono::milliseconds(100), settings.presence_ttl / 5)) {}
 
 Cluster::~Cluster() {
     stop();
@@ -255,6 +258,37 @@ void Cluster::probe_tick() {
         }
     }
     schedule_probes();
+}
+
+void Cluster::schedule_liveness_check() {
+    if (liveness_scheduled_ || awareness_origins_.empty() || stopped_)
+        return;
+    liveness_scheduled_ = true;
+    liveness_timer_.expires_after(liveness_interval_);
+    liveness_timer_.async_wait([this](const boost::system::error_code& error) {
+        liveness_scheduled_ = false;
+        if (!error)
+            check_awareness_origins();
+    });
+}
+
+void Cluster::check_awareness_origins() {
+    broker_->live_nodes([this](bool ok, std::vector<std::string> nodes) {
+        // Without an answer nothing is known to be dead: keep everything.
+        if (ok) {
+            const std::set<std::string> live(nodes.begin(), nodes.end());
+            for (auto it = awareness_origins_.begin(); it != awareness_origins_.end();) {
+                if (live.count(*it) != 0) {
+                    ++it;
+                    continue;
+                }
+                log(LogLevel::info, "cluster.node_awareness_dropped", {{"node", *it}});
+                server_.forget_node_awareness(*it);
+                it = awareness_origins_.erase(it);
+            }
+        }
+        schedule_liveness_check();
+    });
 }
 
 void Cluster::mark_ready(const std::string& room, RoomState& state) {
@@ -501,6 +535,9 @@ void Cluster::on_document_message(const broker::Message& message) {
     std::optional<DocumentCast> cast = endpoints::decode_document_cast(message.payload);
     if (!cast)
         return;
+    if (cast->kind == DocumentCast::Kind::awareness &&
+        awareness_origins_.emplace(message.origin).second)
+        schedule_liveness_check();
     server_.document_from_cluster(room.substr(Server::document_room("").size()),
                                   std::string(message.origin), std::move(*cast));
     delivered_.fetch_add(1, std::memory_order_relaxed);

@@ -156,6 +156,10 @@ class Cluster {
     void catch_up(const std::string& room);
     void schedule_probes();
     void probe_tick();
+    // While other nodes' awareness states are kept here, asks the broker which nodes are live
+    // and drops the states of those that are not (killed nodes never say goodbye).
+    void schedule_liveness_check();
+    void check_awareness_origins();
     void start_read(const std::shared_ptr<PendingJoin>& join);
     void try_answer(const std::shared_ptr<PendingJoin>& join);
     void answer(const std::shared_ptr<PendingJoin>& join);
@@ -176,6 +180,10 @@ class Cluster {
     boost::asio::steady_timer probe_timer_;
     bool probe_scheduled_ = false;
     boost::asio::steady_timer drain_timer_;
+    std::set<std::string> awareness_origins_;  // nodes whose awareness states were relayed here
+    boost::asio::steady_timer liveness_timer_;
+    std::chrono::milliseconds liveness_interval_;
+    bool liveness_scheduled_ = false;
     std::size_t presence_in_flight_ = 0;  // presence_set calls not answered yet
     std::unordered_map<std::string, StatsRequest> stats_requests_;  // by request id
     std::uint64_t next_stats_request_ = 0;

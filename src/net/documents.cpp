@@ -530,6 +530,21 @@ void Server::document_from_cluster(std::string document, std::string origin, Doc
     });
 }
 
+void Server::forget_node_awareness(const std::string& origin) {
+    const std::uint64_t owner = remote_awareness_owner(origin);
+    for (const auto& loop : loops_) {
+        asio::post(loop->io(), [this, owner, &target = *loop] {
+            for (auto& [document, doc] : target.documents()) {
+                const Bytes removal = doc.awareness.remove_connection(owner);
+                if (!removal.empty())
+                    fan_out_document(document_room(document),
+                                     only_for(DocumentFormat::y_websocket, binary_frame(removal)),
+                                     0);
+            }
+        });
+    }
+}
+
 void Server::document_catch_up(std::string document) {
     on_owner(document, [this, document](EventLoop& owner) {
         const auto it = owner.documents().find(document);

@@ -245,6 +245,9 @@ class Server {
     // node's connections of the document.
     void document_from_cluster(std::string document, std::string origin,
                                endpoints::DocumentCast cast);
+    // Cluster: node `origin` is no longer live; the awareness states it relayed leave every
+    // loaded document, and this node's clients are told (rather than waiting for their timeout).
+    void forget_node_awareness(const std::string& origin);
     // Closes the connections of a deleted document (4404), on every loop.
     void close_deleted_document(const std::string& document);
     // The document's subscription is live: what the store holds and the state lacks is applied.

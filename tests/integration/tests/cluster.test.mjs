@@ -529,6 +529,7 @@ describe('cluster documents: three nodes, one Redis', { skip: NO_REDIS }, () => 
     let redis;
     let postgres;
     const nodes = [];
+    let env;
     const withStore = () => postgres !== undefined;
 
     before(async () => {
@@ -536,7 +537,7 @@ describe('cluster documents: three nodes, one Redis', { skip: NO_REDIS }, () => 
         redisPort = await freePort();
         redis = await startRedisReady(redisPort);
         if (PG_BIN) postgres = startPostgres(await freePort());
-        const env = {
+        env = {
             HUDDLE_BROKER_URL: `redis://127.0.0.1:${redisPort}`,
             HUDDLE_DOCUMENTS_IDLE_UNLOAD: '300ms',
         };
@@ -615,6 +616,35 @@ describe('cluster documents: three nodes, one Redis', { skip: NO_REDIS }, () => 
                 !b.provider.awareness.getStates().has(a.doc.clientID),
             { what: 'node 0\'s user removed on node 1 once its connection closed', timeoutMs: 3000 });
         } finally { await closeDocPeers(...peers); }
+    });
+
+    test('a node killed with -9: its users\' awareness leaves the other nodes once its heartbeat is gone', async () => {
+        const document = `firm-7/cluster-awareness-kill-${process.pid}`;
+        const tok = await token('editor');
+        // Default broker.presence_ttl (5 s): the victim is taken for dead 5 s after its last
+        // heartbeat, and the others look every second.
+        const victim = await startClusterNode({ config: CONFIG, env });
+        const a = openDocPeer(victim, document, tok, 'a');
+        const b = openDocPeer(nodes[1], document, tok, 'b');
+        try {
+            for (const p of [a, b]) await waitFor(() => p.provider.synced, { what: `${p.name} synced` });
+            await waitFor(async () => (await subscribers(redisPort, `#doc:${document}`)) === 2,
+                { what: 'both nodes subscribed to the document' });
+            a.provider.awareness.setLocalStateField('user', { name: 'A' });
+            await waitFor(() => b.provider.awareness.getStates().get(a.doc.clientID)?.user?.name === 'A',
+                { what: 'awareness from the victim reached node 1' });
+            const removed = new Promise((resolve) => {
+                b.provider.awareness.on('change', ({ removed: ids }) => {
+                    if (ids.includes(a.doc.clientID)) resolve(Date.now());
+                });
+            });
+            const killedAt = Date.now();
+            await victim.kill9();
+            // Well before A's own 30 s awareness timeout on the client.
+            const at = await Promise.race([removed, sleep(12000).then(() => null)]);
+            assert.ok(at !== null, 'the killed node\'s user was removed on node 1 within 12 s');
+            assert.ok(at - killedAt >= 1000, `removed ${at - killedAt} ms after the kill: not before the node could be taken for dead`);
+        } finally { await closeDocPeers(a, b); }
     });
 
     test('S1 relays, backend steps and a delete reach the document\'s clients on every node', async () => {

@@ -60,6 +60,12 @@ WsSession::WsSession(EventLoop& loop, SessionTransport transport, SessionIdentit
         identity_.client_id.empty() ? std::to_string(identity_.connection_id) : identity_.client_id;
 }
 
+WsSession::Occasional& WsSession::occasional() {
+    if (!occasional_)
+        occasional_ = std::make_unique<Occasional>();
+    return *occasional_;
+}
+
 WsSession::~WsSession() {
     if (flush_scheduled_)
         loop_.forget_flush(this);
@@ -111,13 +117,12 @@ std::int64_t WsSession::now_ms() const {
 void WsSession::read_next() {
     auto self = shared_from_this();
     if (transport_.tls) {
-        if (tls_read_buffer_.empty())
-            tls_read_buffer_.resize(kTlsReadBufferBytes);
+        std::vector<char>& buffer = occasional().tls_read_buffer;
+        if (buffer.empty())
+            buffer.resize(kTlsReadBufferBytes);
         transport_.tls->async_read_some(
-            asio::buffer(tls_read_buffer_),
-            [self](const boost::system::error_code& error, std::size_t bytes) {
-                self->on_tls_read(error, bytes);
-            });
+            asio::buffer(buffer), [self](const boost::system::error_code& error,
+                                         std::size_t bytes) { self->on_tls_read(error, bytes); });
         return;
     }
     // Wait for readability without a buffer: the bytes are read into the loop's shared buffer.
@@ -166,7 +171,7 @@ void WsSession::on_tls_read(const boost::system::error_code& error, std::size_t 
     last_heard_ms_ = steady_ms();
     std::string data = std::move(partial_);
     partial_.clear();
-    data.append(tls_read_buffer_.data(), bytes);
+    data.append(occasional_->tls_read_buffer.data(), bytes);  // made by read_next()
     consume(data.data(), data.size());
     if (state_ != State::closed)
         read_next();
@@ -396,14 +401,15 @@ void WsSession::consume_written(std::size_t bytes) {
 void WsSession::start_tls_write() {
     writing_ = true;
     const std::size_t count = std::min(pending_.size() - pending_head_, kMaxFramesPerWrite);
-    write_buffers_.clear();
+    std::vector<asio::const_buffer>& buffers = occasional().write_buffers;
+    buffers.clear();
     for (std::size_t i = 0; i < count; ++i) {
         const std::string& frame = pending_[pending_head_ + i].bytes();
-        write_buffers_.emplace_back(frame.data(), frame.size());
+        buffers.emplace_back(frame.data(), frame.size());
     }
     // The frames stay in pending_ until written: consume_written() drops them.
     auto self = shared_from_this();
-    asio::async_write(*transport_.tls, write_buffers_,
+    asio::async_write(*transport_.tls, buffers,
                       [self](const boost::system::error_code& error, std::size_t bytes) {
                           self->writing_ = false;
                           if (self->state_ == State::closed) {
@@ -427,7 +433,8 @@ void WsSession::on_queue_drained() {
     // Large bursts leave capacity behind; idle connections should hold none.
     if (pending_.capacity() > 64) {
         std::vector<FrameRef>().swap(pending_);
-        std::vector<asio::const_buffer>().swap(write_buffers_);
+        if (occasional_)
+            std::vector<asio::const_buffer>().swap(occasional_->write_buffers);
     }
     if (state_ == State::closing && close_frame_queued_) {
         // Our close frame is out: stop sending and wait (bounded) for the client's close.
@@ -468,7 +475,7 @@ void WsSession::close_for_slow_consumer() {
     // A frame the socket has started on must be finished, or the stream would be corrupt.
     // A TLS write in progress still reads its frames: keep all of them.
     const std::size_t started =
-        transport_.tls && writing_ ? write_buffers_.size() : (head_offset_ > 0 ? 1 : 0);
+        transport_.tls && writing_ ? occasional().write_buffers.size() : (head_offset_ > 0 ? 1 : 0);
     const std::size_t keep = pending_head_ + started;
     while (pending_.size() > keep && pending_.size() > pending_head_) {
         pending_bytes_ -= std::min(pending_bytes_, pending_.back().size());
@@ -535,8 +542,9 @@ void WsSession::leave_all_rooms() {
         handler_->on_close();
         return;
     }
-    std::vector<std::string> rooms = std::move(joining_rooms_);
-    joining_rooms_.clear();
+    std::vector<std::string> rooms;
+    if (occasional_)
+        rooms.swap(occasional_->joining_rooms);
     rooms.reserve(rooms.size() + memberships_.size());
     for (const auto& membership : memberships_)
         rooms.push_back(membership.room->name);
@@ -633,8 +641,9 @@ void WsSession::reply(std::string json_text) {
 
 bool WsSession::is_member(std::string_view room) const {
     // A room whose history join is under way counts: the client was told it is subscribed.
-    return is_joined(room) ||
-           std::find(joining_rooms_.begin(), joining_rooms_.end(), room) != joining_rooms_.end();
+    return is_joined(room) || (occasional_ && std::find(occasional_->joining_rooms.begin(),
+                                                        occasional_->joining_rooms.end(),
+                                                        room) != occasional_->joining_rooms.end());
 }
 
 bool WsSession::is_joined(std::string_view room) const {
@@ -644,7 +653,8 @@ bool WsSession::is_joined(std::string_view room) const {
 
 std::size_t WsSession::joined_room_count() const {
     // The private user room is not counted against the limit.
-    return memberships_.size() + joining_rooms_.size() - (identity_.user_id.empty() ? 0 : 1);
+    const std::size_t joining = occasional_ ? occasional_->joining_rooms.size() : 0;
+    return memberships_.size() + joining - (identity_.user_id.empty() ? 0 : 1);
 }
 
 void WsSession::join(std::string_view room) {
@@ -676,7 +686,7 @@ void WsSession::announce_presence(std::string_view room) {
 
 void WsSession::leave(std::string_view room) {
     // An unsubscribe during a history join cancels it.
-    if (std::erase(joining_rooms_, room) != 0) {
+    if (occasional_ && std::erase(occasional_->joining_rooms, room) != 0) {
         on_leaving(room);
         return;
     }
@@ -717,11 +727,12 @@ void WsSession::publish_answered(std::string_view room, std::string_view type,
 
 core::TokenBucket& WsSession::publish_budget(std::string_view namespace_name,
                                              std::uint32_t per_minute) {
-    for (auto& [name, bucket] : publish_budgets_) {
+    auto& budgets = occasional().publish_budgets;
+    for (auto& [name, bucket] : budgets) {
         if (name == namespace_name)
             return bucket;
     }
-    return publish_budgets_
+    return budgets
         .emplace_back(std::string(namespace_name),
                       core::TokenBucket(per_minute, 60'000, steady_ms()))
         .second;
@@ -732,14 +743,17 @@ const boost::json::object& WsSession::claims() const {
 }
 
 bool WsSession::set_typing(std::string_view room, bool typing) {
-    const auto it = std::find(typing_rooms_.begin(), typing_rooms_.end(), room);
-    const bool was_typing = it != typing_rooms_.end();
+    if (!typing && !occasional_)
+        return false;  // never typed anywhere
+    auto& rooms = occasional().typing_rooms;
+    const auto it = std::find(rooms.begin(), rooms.end(), room);
+    const bool was_typing = it != rooms.end();
     if (was_typing == typing)
         return false;
     if (typing) {
-        typing_rooms_.emplace_back(room);
+        rooms.emplace_back(room);
     } else {
-        typing_rooms_.erase(it);
+        rooms.erase(it);
     }
     return true;
 }
@@ -806,7 +820,7 @@ void WsSession::join_with_history(std::string_view room,
     const std::string name(room);
     if (is_member(name))
         return;  // joined, or a join under way: that one replays
-    joining_rooms_.push_back(name);
+    occasional().joining_rooms.push_back(name);
     // Present from the subscribe answer on, like in a room without history.
     announce_presence(name);
     loop_.server().join_with_history(
@@ -814,7 +828,7 @@ void WsSession::join_with_history(std::string_view room,
             auto self = weak.lock();
             if (!self || self->state_ != State::open)
                 return;
-            if (std::erase(self->joining_rooms_, name) == 0)
+            if (!self->occasional_ || std::erase(self->occasional_->joining_rooms, name) == 0)
                 return;  // unsubscribed meanwhile
             // The owner sent this after every event up to the position: replay, then join, and
             // the events after it arrive through the room.

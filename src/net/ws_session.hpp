@@ -163,19 +163,24 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     Memberships memberships_;
     core::TokenBucket message_budget_;
     core::TokenBucket typing_budget_;
-    std::vector<std::string> typing_rooms_;
-    std::vector<std::pair<std::string, core::TokenBucket>> publish_budgets_;
-    // History rooms whose join (replay, then membership) is under way.
-    std::vector<std::string> joining_rooms_;
+    // What most connections never use, made on first use: an idle connection does not carry it.
+    struct Occasional {
+        std::vector<std::string> typing_rooms;
+        std::vector<std::pair<std::string, core::TokenBucket>> publish_budgets;
+        // History rooms whose join (replay, then membership) is under way.
+        std::vector<std::string> joining_rooms;
+        std::vector<char> tls_read_buffer;
+        std::vector<boost::asio::const_buffer> write_buffers;  // TLS writes only
+    };
+    Occasional& occasional();
+    std::unique_ptr<Occasional> occasional_;
 
     std::string partial_;  // bytes of a frame not yet complete
-    std::vector<char> tls_read_buffer_;
 
     // Frames not yet fully written: [pending_head_, end), the first one from head_offset_ on.
     std::vector<FrameRef> pending_;
     std::size_t pending_head_ = 0;
     std::size_t head_offset_ = 0;
-    std::vector<boost::asio::const_buffer> write_buffers_;  // TLS writes only
     std::size_t pending_bytes_ = 0;
 
     std::int64_t last_heard_ms_ = 0;

@@ -590,6 +590,16 @@ describe('cluster documents: three nodes, one Redis', { skip: NO_REDIS }, () => 
         } finally { await closeDocPeers(...peers); }
     });
 
+    // Both peers synced, both nodes subscribed to the document, and A's awareness state seen by B.
+    async function shareAwareness(a, b, document) {
+        for (const p of [a, b]) await waitFor(() => p.provider.synced, { what: `${p.name} synced` });
+        await waitFor(async () => (await subscribers(redisPort, `#doc:${document}`)) === 2,
+            { what: 'both nodes subscribed to the document' });
+        a.provider.awareness.setLocalStateField('user', { name: 'A' });
+        await waitFor(() => b.provider.awareness.getStates().get(a.doc.clientID)?.user?.name === 'A',
+            { what: `awareness from ${a.name}'s node reached ${b.name}'s` });
+    }
+
     test('awareness from another node is kept: a provider opening later sees it at once, and its removal', async () => {
         const document = `firm-7/cluster-awareness-${process.pid}`;
         const tok = await token('editor');
@@ -597,12 +607,7 @@ describe('cluster documents: three nodes, one Redis', { skip: NO_REDIS }, () => 
         const b = openDocPeer(nodes[1], document, tok, 'b');
         const peers = [a, b];
         try {
-            for (const p of [a, b]) await waitFor(() => p.provider.synced, { what: `${p.name} synced` });
-            await waitFor(async () => (await subscribers(redisPort, `#doc:${document}`)) === 2,
-                { what: 'both nodes subscribed to the document' });
-            a.provider.awareness.setLocalStateField('user', { name: 'A' });
-            await waitFor(() => b.provider.awareness.getStates().get(a.doc.clientID)?.user?.name === 'A',
-                { what: 'awareness from node 0 reached node 1' });
+            await shareAwareness(a, b, document);
             // A renews its state every 15 s; a newcomer on node 1 must not wait for that.
             const c = openDocPeer(nodes[1], document, tok, 'c');
             peers.push(c);
@@ -627,12 +632,7 @@ describe('cluster documents: three nodes, one Redis', { skip: NO_REDIS }, () => 
         const a = openDocPeer(victim, document, tok, 'a');
         const b = openDocPeer(nodes[1], document, tok, 'b');
         try {
-            for (const p of [a, b]) await waitFor(() => p.provider.synced, { what: `${p.name} synced` });
-            await waitFor(async () => (await subscribers(redisPort, `#doc:${document}`)) === 2,
-                { what: 'both nodes subscribed to the document' });
-            a.provider.awareness.setLocalStateField('user', { name: 'A' });
-            await waitFor(() => b.provider.awareness.getStates().get(a.doc.clientID)?.user?.name === 'A',
-                { what: 'awareness from the victim reached node 1' });
+            await shareAwareness(a, b, document);
             const removed = new Promise((resolve) => {
                 b.provider.awareness.on('change', ({ removed: ids }) => {
                     if (ids.includes(a.doc.clientID)) resolve(Date.now());

@@ -93,23 +93,6 @@ ProcSample sample_proc(pid_t pid) {
     return s;
 }
 
-double core_busy_s(int core);
-
-// The server's processes summed: a cluster's nodes and broker count as one server.
-ProcSample sample_server(const std::vector<pid_t>& pids, int core) {
-    ProcSample sum;
-    sum.ok = !pids.empty();
-    for (const pid_t pid : pids) {
-        const ProcSample one = sample_proc(pid);
-        sum.ok = sum.ok && one.ok;
-        sum.cpu_s += one.cpu_s;
-        sum.rss_kb += one.rss_kb;
-        sum.each_cpu_s.push_back(one.cpu_s);
-    }
-    sum.core_busy_s = core_busy_s(core);
-    return sum;
-}
-
 // Busy seconds of one core since boot (/proc/stat: user, nice, system, irq, softirq, steal),
 // whoever ran there; -1 when unreadable.
 double core_busy_s(int core) {
@@ -131,6 +114,21 @@ double core_busy_s(int core) {
         return static_cast<double>(busy) / static_cast<double>(sysconf(_SC_CLK_TCK));
     }
     return -1;
+}
+
+// The server's processes summed: a cluster's nodes and broker count as one server.
+ProcSample sample_server(const std::vector<pid_t>& pids, int core) {
+    ProcSample sum;
+    sum.ok = !pids.empty();
+    for (const pid_t pid : pids) {
+        const ProcSample one = sample_proc(pid);
+        sum.ok = sum.ok && one.ok;
+        sum.cpu_s += one.cpu_s;
+        sum.rss_kb += one.rss_kb;
+        sum.each_cpu_s.push_back(one.cpu_s);
+    }
+    sum.core_busy_s = core_busy_s(core);
+    return sum;
 }
 
 double self_cpu_s() {

@@ -260,10 +260,10 @@ load:
 
 reporting:
   --server-pid P        read the server's VmRSS and CPU time from /proc/P; repeatable
+                        (nodes of a cluster, their broker): summed, and CPU per process
   --server-core N       the core the server is pinned to: also report that core's busy time
                         (/proc/stat), which includes kernel work for the server outside its
                         own CPU time (e.g. softirq in ksoftirqd)
-                        (nodes of a cluster, their broker): summed, and CPU per process
   --label TEXT          copied into the RESULT line
   --quiet               no progress lines
 

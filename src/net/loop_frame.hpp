@@ -61,7 +61,7 @@ class FramePool {
 
     FrameRef hold(SharedFrame frame);
 
-    // Slots in use (frames held by at least one queue or delivery): for tests and stats.
+    // Slots in use (frames held by at least one queue or delivery), for the tests.
     std::size_t in_use() const { return in_use_; }
 
   private:

@@ -41,7 +41,7 @@ TEST(FramePool, LastHolderReleasesTheBytesWhicheverItIs) {
     EXPECT_EQ(pool.in_use(), 0u);
 }
 
-TEST(FramePool, ReusesFreedSlotsAndGrowsBeyondAChunk) {
+TEST(FramePool, CountsStayRightAcrossChunksAndReleases) {
     FramePool pool;
     std::vector<FrameRef> held;
     for (int i = 0; i < 600; ++i)

@@ -37,7 +37,7 @@ class RoomsContext {
                          std::string_view payload_json) = 0;
     // The same for a client's publish request, answered (`published`, or PUBLISH_FAILED) only once
     // the event is stored (history rooms) or taken by the broker: an acknowledged publish is
-    // never lost with the node.
+    // never lost with the node. Without an id (`id_json` empty) only a failure is answered.
     virtual void publish_answered(std::string_view room, std::string_view type,
                                   std::string_view payload_json, std::string id_json) = 0;
 

@@ -43,6 +43,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)y::decode_state_vector(input);
 
     auto decoded = y::decode_update(input);
+    // The check without decoding takes the same decision with the same message.
+    const auto checked = y::check_update(input);
+    check(checked.has_value() == !decoded.ok());
+    check(!checked || checked->message == decoded.error().message);
     if (!decoded) {
         // Anything that does not decode is refused by every operation.
         check(!y::encode_state_vector_from_update(input).ok());

@@ -89,10 +89,9 @@ std::optional<DocumentError> DocumentState::validate(std::span<const std::uint8_
                              std::to_string(limits_.max_document_bytes) + " bytes");
         }
     }
-    auto decoded = yjs::decode_update(update);
-    if (!decoded) {
+    if (auto invalid = yjs::check_update(update)) {
         return error(DocumentError::Code::invalid_update,
-                     "not a valid Yjs update: " + decoded.error().message);
+                     "not a valid Yjs update: " + invalid->message);
     }
     return std::nullopt;
 }

@@ -2,6 +2,7 @@
 // its updates are stored, applied and relayed in one order.
 #include <algorithm>
 #include <iterator>
+#include <optional>
 
 #include <boost/asio/post.hpp>
 
@@ -27,8 +28,12 @@ namespace {
 
 using endpoints::DocumentCast;
 
+std::string_view as_view(std::span<const std::uint8_t> bytes) {
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
 std::string as_text(std::span<const std::uint8_t> bytes) {
-    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return std::string(as_view(bytes));
 }
 
 // Awareness states that came from another node are kept under one pseudo connection per node
@@ -49,9 +54,16 @@ Server::Bytes apply_awareness(yws::AwarenessTable& table, std::span<const std::u
 }
 
 SharedFrame binary_frame(std::span<const std::uint8_t> bytes) {
-    return std::make_shared<const std::string>(ws::encode_frame(
-        ws::Opcode::binary,
-        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
+    return std::make_shared<const std::string>(
+        ws::encode_frame(ws::Opcode::binary, as_view(bytes)));
+}
+
+// The hot case, every relayed update to y-websocket clients: the message is written straight into
+// its frame.
+SharedFrame y_websocket_update_frame(std::span<const std::uint8_t> update) {
+    const yws::SyncPrefix prefix = yws::sync_prefix(yws::SyncType::update, update.size());
+    return std::make_shared<const std::string>(
+        ws::encode_frame(ws::Opcode::binary, as_view(prefix.view()), as_view(update)));
 }
 
 // Each protocol in use gets the update once, in its own encoding.
@@ -64,6 +76,11 @@ std::array<SharedFrame, endpoints::kDocumentFormatCount> update_frames(
     for (std::size_t format = 1; format < frames.size(); ++format) {
         if (doc->connections_by_format[format] == 0)
             continue;
+        if (static_cast<endpoints::DocumentFormat>(format) ==
+            endpoints::DocumentFormat::y_websocket) {
+            frames[format] = y_websocket_update_frame(update);
+            continue;
+        }
         const endpoints::EncodedUpdate encoded = endpoints::encode_document_update(
             static_cast<endpoints::DocumentFormat>(format), document, update);
         frames[format] = std::make_shared<const std::string>(ws::encode_frame(
@@ -206,10 +223,13 @@ void Server::store_document_update(EventLoop& owner, const std::string& document
     const auto it = documents.find(document);
     // A document not in memory (backend API) is checked against an empty state: the update
     // must decode and fit the limits.
-    core::DocumentLimits limits;
-    limits.max_update_bytes = settings_.limits.max_document_message_bytes;
-    const core::DocumentState empty(limits);
-    const core::DocumentState& state = it == documents.end() ? empty : it->second.state;
+    std::optional<core::DocumentState> empty;
+    if (it == documents.end()) {
+        core::DocumentLimits limits;
+        limits.max_update_bytes = settings_.limits.max_document_message_bytes;
+        empty.emplace(limits);
+    }
+    const core::DocumentState& state = empty ? *empty : it->second.state;
     if (auto error = state.validate(update)) {
         answer(reply_loop, std::move(finished), error->message);
         return;

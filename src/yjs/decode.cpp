@@ -10,6 +10,7 @@
 #include "yjs/lib0.hpp"
 #include "yjs/yjs.hpp"
 
+#include <optional>
 #include <unordered_map>
 
 namespace huddle::yjs {
@@ -196,7 +197,8 @@ bool read_struct(Reader& r, Struct& s) {
     return read_content(r, s, ref);
 }
 
-bool read_delete_set(Reader& r, DeleteSet& ds) {
+// Reads the delete set into `ds`, or only checks it when `ds` is null.
+bool read_delete_set(Reader& r, DeleteSet* ds) {
     std::uint64_t clients = 0;
     if (!r.read_var_uint(clients)) {
         return false;
@@ -222,11 +224,14 @@ bool read_delete_set(Reader& r, DeleteSet& ds) {
         if (total > kMaxDeleteRanges) {
             return r.fail("too many delete ranges");
         }
-        auto [it, inserted] = index.try_emplace(client, ds.clients.size());
-        if (inserted) {
-            ds.clients.push_back(ClientDeletes{client, {}});
+        std::vector<DeleteRange>* ranges = nullptr;
+        if (ds != nullptr) {
+            auto [it, inserted] = index.try_emplace(client, ds->clients.size());
+            if (inserted) {
+                ds->clients.push_back(ClientDeletes{client, {}});
+            }
+            ranges = &ds->clients[it->second].ranges;
         }
-        auto& ranges = ds.clients[it->second].ranges;
         for (std::uint64_t k = 0; k < count; ++k) {
             DeleteRange range;
             if (!r.read_var_uint(range.clock) || !r.read_var_uint(range.length)) {
@@ -235,29 +240,21 @@ bool read_delete_set(Reader& r, DeleteSet& ds) {
             if (range.clock + range.length > lib0::kMaxSafeInteger) {
                 return r.fail("delete range past the largest clock");
             }
-            ranges.push_back(range);
+            if (ranges != nullptr) {
+                ranges->push_back(range);
+            }
         }
     }
     return true;
 }
 
-}  // namespace
-
-std::uint64_t StateVector::clock_of(std::uint64_t client) const {
-    for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-        if (it->client == client) {
-            return it->clock;
-        }
-    }
-    return 0;
-}
-
-Result<DecodedUpdate> decode_update(std::span<const std::uint8_t> update) {
+// Decodes `update` into `out`, or only checks it when `out` is null: one reading for both, so
+// that what is accepted cannot differ.
+std::optional<Error> read_update(std::span<const std::uint8_t> update, DecodedUpdate* out) {
     if (update.size() > kMaxUpdateBytes) {
         return Error{"update too large"};
     }
     Reader r(update);
-    DecodedUpdate out;
     std::uint64_t blocks = 0;
     if (!r.read_var_uint(blocks)) {
         return make_error(r, "bad update");
@@ -265,6 +262,7 @@ Result<DecodedUpdate> decode_update(std::span<const std::uint8_t> update) {
     if (blocks > r.remaining()) {
         return Error{"more client blocks than bytes in the update"};
     }
+    std::size_t structs = 0;
     for (std::uint64_t b = 0; b < blocks; ++b) {
         ClientBlock block;
         std::uint64_t count = 0;
@@ -275,10 +273,10 @@ Result<DecodedUpdate> decode_update(std::span<const std::uint8_t> update) {
         if (count > r.remaining()) {
             return Error{"more structs than bytes in the update"};
         }
-        if (out.structs.size() + count > kMaxStructs) {
+        if (structs + count > kMaxStructs) {
             return Error{"too many structs in the update"};
         }
-        block.first = out.structs.size();
+        block.first = structs;
         block.count = static_cast<std::size_t>(count);
         std::uint64_t clock = block.clock;
         for (std::uint64_t i = 0; i < count; ++i) {
@@ -296,14 +294,42 @@ Result<DecodedUpdate> decode_update(std::span<const std::uint8_t> update) {
                 return Error{"struct past the largest clock"};
             }
             clock += s.length;
-            out.structs.push_back(s);
+            ++structs;
+            if (out != nullptr) {
+                out->structs.push_back(s);
+            }
         }
-        out.blocks.push_back(block);
+        if (out != nullptr) {
+            out->blocks.push_back(block);
+        }
     }
-    if (!read_delete_set(r, out.delete_set)) {
+    if (!read_delete_set(r, out != nullptr ? &out->delete_set : nullptr)) {
         return make_error(r, "bad delete set");
     }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::uint64_t StateVector::clock_of(std::uint64_t client) const {
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+        if (it->client == client) {
+            return it->clock;
+        }
+    }
+    return 0;
+}
+
+Result<DecodedUpdate> decode_update(std::span<const std::uint8_t> update) {
+    DecodedUpdate out;
+    if (auto error = read_update(update, &out)) {
+        return std::move(*error);
+    }
     return out;
+}
+
+std::optional<Error> check_update(std::span<const std::uint8_t> update) {
+    return read_update(update, nullptr);
 }
 
 Result<StateVector> decode_state_vector(std::span<const std::uint8_t> state_vector) {

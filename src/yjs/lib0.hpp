@@ -148,6 +148,20 @@ class Reader {
 // Checks UTF-8 strictly (no overlongs, no surrogates, nothing above U+10FFFF); counts UTF-16 units.
 bool validate_utf8(std::span<const std::uint8_t> bytes, std::uint64_t& utf16_units);
 
+// The most bytes a varUint of 64 bits takes.
+inline constexpr std::size_t kMaxVarUintSize = 10;
+
+// Writes `v` as a varUint to `out` (room for kMaxVarUintSize bytes); returns the bytes written.
+inline std::size_t put_var_uint(std::uint8_t* out, std::uint64_t v) {
+    std::size_t n = 0;
+    while (v >= 0x80U) {
+        out[n++] = static_cast<std::uint8_t>((v & 0x7fU) | 0x80U);
+        v >>= 7;
+    }
+    out[n++] = static_cast<std::uint8_t>(v);
+    return n;
+}
+
 class Writer {
   public:
     explicit Writer(std::vector<std::uint8_t>& out) : out_(out) {}
@@ -155,11 +169,11 @@ class Writer {
     void write_u8(std::uint8_t v) { out_.push_back(v); }
 
     void write_var_uint(std::uint64_t v) {
-        while (v >= 0x80U) {
-            out_.push_back(static_cast<std::uint8_t>((v & 0x7fU) | 0x80U));
-            v >>= 7;
+        std::uint8_t bytes[kMaxVarUintSize];
+        const std::size_t n = put_var_uint(bytes, v);
+        for (std::size_t i = 0; i < n; ++i) {
+            out_.push_back(bytes[i]);
         }
-        out_.push_back(static_cast<std::uint8_t>(v));
     }
 
     void write_bytes(std::span<const std::uint8_t> bytes) {

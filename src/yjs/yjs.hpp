@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -154,6 +155,9 @@ struct StateVector {
 using Bytes = std::vector<std::uint8_t>;
 
 Result<DecodedUpdate> decode_update(std::span<const std::uint8_t> update);
+// Accepts and refuses exactly what decode_update does, with the same error, without building the
+// decoded form (no allocation for a valid update): for checking updates that are only relayed.
+std::optional<Error> check_update(std::span<const std::uint8_t> update);
 Result<StateVector> decode_state_vector(std::span<const std::uint8_t> state_vector);
 
 // Y.mergeUpdates (v1). The result of one update is that update (after validation).

@@ -224,12 +224,11 @@ std::span<const std::uint8_t> as_bytes(std::string_view text) {
 }
 
 std::vector<std::uint8_t> encode_sync(SyncType type, std::span<const std::uint8_t> payload) {
+    const SyncPrefix prefix = sync_prefix(type, payload.size());
     std::vector<std::uint8_t> out;
-    out.reserve(payload.size() + 12);
-    Writer w(out);
-    w.write_var_uint(static_cast<std::uint64_t>(MessageType::sync));
-    w.write_var_uint(static_cast<std::uint64_t>(type));
-    w.write_var_bytes(payload);
+    out.reserve(prefix.size + payload.size());
+    out.insert(out.end(), prefix.view().begin(), prefix.view().end());
+    out.insert(out.end(), payload.begin(), payload.end());
     return out;
 }
 
@@ -378,6 +377,17 @@ std::variant<Decoded, DecodeError> decode_message(std::span<const std::uint8_t> 
 
 std::vector<std::uint8_t> encode_sync_step1(std::span<const std::uint8_t> state_vector) {
     return encode_sync(SyncType::step1, state_vector);
+}
+
+SyncPrefix sync_prefix(SyncType type, std::size_t payload_size) {
+    using huddle::yjs::lib0::put_var_uint;
+    static_assert(sizeof(SyncPrefix::bytes) >= 2 + huddle::yjs::lib0::kMaxVarUintSize);
+    SyncPrefix prefix;
+    std::uint8_t* out = prefix.bytes.data();
+    prefix.size += put_var_uint(out, static_cast<std::uint64_t>(MessageType::sync));
+    prefix.size += put_var_uint(out + prefix.size, static_cast<std::uint64_t>(type));
+    prefix.size += put_var_uint(out + prefix.size, payload_size);
+    return prefix;
 }
 
 std::vector<std::uint8_t> encode_sync_step2(std::span<const std::uint8_t> update) {

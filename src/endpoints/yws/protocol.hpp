@@ -15,6 +15,7 @@
 // stock client sends them).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -83,6 +84,15 @@ std::variant<std::vector<AwarenessEntry>, DecodeError> decode_awareness_update(
 // surrogates included) nested at most kMaxAwarenessJsonDepth deep; `is_null` tells whether that
 // value is null. Validates without building anything; expects valid UTF-8.
 bool validate_state_json(std::string_view json, bool& is_null);
+
+// What a sync message puts before its payload: message type, sync type, payload length. Lets the
+// caller write a message straight into a buffer of its own (a relayed update into its frame).
+struct SyncPrefix {
+    std::array<std::uint8_t, 12> bytes{};
+    std::size_t size = 0;
+    [[nodiscard]] std::span<const std::uint8_t> view() const { return {bytes.data(), size}; }
+};
+SyncPrefix sync_prefix(SyncType type, std::size_t payload_size);
 
 std::vector<std::uint8_t> encode_sync_step1(std::span<const std::uint8_t> state_vector);
 std::vector<std::uint8_t> encode_sync_step2(std::span<const std::uint8_t> update);

@@ -35,11 +35,21 @@ std::size_t write_frame_header(char* out, Opcode opcode, std::size_t payload_siz
 }
 
 std::string encode_frame(Opcode opcode, std::string_view payload) {
-    const std::size_t header = frame_header_size(payload.size());
-    std::string frame(header + payload.size(), '\0');
-    write_frame_header(frame.data(), opcode, payload.size());
-    if (!payload.empty()) {
-        std::memcpy(frame.data() + header, payload.data(), payload.size());
+    return encode_frame(opcode, payload, {});
+}
+
+std::string encode_frame(Opcode opcode, std::string_view payload_head,
+                         std::string_view payload_rest) {
+    const std::size_t payload = payload_head.size() + payload_rest.size();
+    const std::size_t header = frame_header_size(payload);
+    std::string frame(header + payload, '\0');
+    write_frame_header(frame.data(), opcode, payload);
+    if (!payload_head.empty()) {
+        std::memcpy(frame.data() + header, payload_head.data(), payload_head.size());
+    }
+    if (!payload_rest.empty()) {
+        std::memcpy(frame.data() + header + payload_head.size(), payload_rest.data(),
+                    payload_rest.size());
     }
     return frame;
 }

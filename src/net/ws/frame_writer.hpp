@@ -36,6 +36,10 @@ std::size_t write_frame_header(char* out, Opcode opcode, std::size_t payload_siz
 
 // A whole unfragmented frame: header + payload in one string.
 std::string encode_frame(Opcode opcode, std::string_view payload);
+// The same with the payload given in two parts (e.g. a message's own header, then its body),
+// joined in the frame's one allocation.
+std::string encode_frame(Opcode opcode, std::string_view payload_head,
+                         std::string_view payload_rest);
 
 // A close frame with `code` and `reason`. The reason is truncated to fit the 125-byte control frame
 // payload without cutting a UTF-8 sequence; a reason that is not valid UTF-8 is dropped. Codes 0

@@ -78,6 +78,17 @@ TEST(YwsEncode, LongPayloadLengthIsAVarUint) {
     EXPECT_EQ(Bytes(encoded.begin() + 4, encoded.end()), payload);
 }
 
+TEST(YwsEncode, SyncPrefixIsWhatTheMessagePutsBeforeItsPayload) {
+    const Bytes payload(200, 7);
+    const Bytes encoded = yws::encode_update(payload);
+    const yws::SyncPrefix prefix = yws::sync_prefix(yws::SyncType::update, payload.size());
+    EXPECT_EQ(Bytes(prefix.view().begin(), prefix.view().end()),
+              Bytes(encoded.begin(), encoded.end() - static_cast<std::ptrdiff_t>(payload.size())));
+    const yws::SyncPrefix huge = yws::sync_prefix(yws::SyncType::step2, std::size_t{1} << 40);
+    EXPECT_EQ(Bytes(huge.view().begin(), huge.view().end()),
+              (Bytes{0, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20}));
+}
+
 TEST(YwsEncode, AwarenessOneClient) {
     const yws::AwarenessEntry entries[] = {{1, 2, R"({"a":1})"}};
     // update: count 1, clientID 1, clock 2, varString of 7 bytes.

@@ -47,6 +47,15 @@ TEST(FrameWriter, EncodesFrames) {
     EXPECT_EQ(frame.substr(10), big);
 }
 
+TEST(FrameWriter, APayloadInTwoPartsIsOnePayload) {
+    EXPECT_EQ(encode_frame(Opcode::binary, "He", "llo"), encode_frame(Opcode::binary, "Hello"));
+    EXPECT_EQ(encode_frame(Opcode::binary, "", "Hello"), encode_frame(Opcode::binary, "Hello"));
+    const std::string head(100, 'h');
+    const std::string rest(70000, 'r');
+    // The header counts both parts: 70,100 bytes take the 8-byte length.
+    EXPECT_EQ(encode_frame(Opcode::binary, head, rest), encode_frame(Opcode::binary, head + rest));
+}
+
 TEST(FrameWriter, EncodedFrameReadsBack) {
     for (const std::size_t size : {0U, 125U, 126U, 65535U, 65536U}) {
         const std::string payload(size, 'r');

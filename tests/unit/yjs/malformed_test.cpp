@@ -15,8 +15,14 @@ Bytes good_update() {
     return from_hex("0101070008010174017d0100");
 }
 
+// Also holds check_update to the same decision and message as decode_update.
 std::string error_of(const Bytes& u) {
     auto r = decode_update(u);
+    const auto checked = check_update(u);
+    EXPECT_EQ(checked.has_value(), !r.ok());
+    if (checked && !r.ok()) {
+        EXPECT_EQ(checked->message, r.error().message);
+    }
     return r.ok() ? "ok" : r.error().message;
 }
 

@@ -105,6 +105,14 @@ struct TransactionLost {
     std::string error;
 };
 
+std::string first_error(const std::vector<AppendResult>& results) {
+    for (const auto& r : results) {
+        if (!r.ok())
+            return r.error;
+    }
+    return {};
+}
+
 RoomEvent event_from_row(sqlite::Query& q, std::string_view room) {
     RoomEvent event;
     event.room = std::string(room);
@@ -180,6 +188,9 @@ class SqliteStore final : public detail::GroupCommitStore {
     using ReadLease = detail::ConnectionPool<Connection>::Lease;
 
     void write_batch(std::vector<Request>& batch, std::vector<AppendResult>& results) override;
+    // Writes each request in the open transaction; false when one that had no savepoint failed.
+    bool write_requests(std::vector<Request>& batch, std::vector<AppendResult>& results,
+                        bool savepoint_each);
     void execute(Request& request, AppendResult& result);
     void write_events(const std::vector<RoomEvent>& events);
     std::uint64_t write_update(const std::string& document, const std::vector<std::uint8_t>& data);
@@ -225,23 +236,15 @@ void SqliteStore::write_batch(std::vector<Request>& batch, std::vector<AppendRes
     Connection& db = *writer_db_;
     try {
         db.query(kBegin).run();
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            db.query(kSavepoint).run();
-            try {
-                execute(batch[i], results[i]);
-                db.query(kRelease).run();
-                continue;
-            } catch (const Refused& refused) {
-                results[i] = {refused.status, refused.error};
-            } catch (const std::exception& e) {
-                results[i] = {AppendStatus::failed, e.what()};
-            }
-            // Undo this request alone, unless SQLite already rolled back the whole transaction
-            // (I/O error, disk full, ...): then every request of the batch is lost.
+        if (!write_requests(batch, results, false)) {
+            // A request written without a savepoint failed: its writes cannot be undone alone, so
+            // the batch is written again with each request in a savepoint of its own.
             if (!db.in_transaction())
-                throw TransactionLost{results[i].error};
-            db.query(kRollbackTo).run();
-            db.query(kRelease).run();
+                throw TransactionLost{first_error(results)};
+            db.query(kRollback).run();
+            std::fill(results.begin(), results.end(), AppendResult{});
+            db.query(kBegin).run();
+            write_requests(batch, results, true);
         }
         db.query(kCommit).run();
         count_commit();
@@ -266,6 +269,42 @@ void SqliteStore::write_batch(std::vector<Request>& batch, std::vector<AppendRes
                 r = {AppendStatus::failed, error};
         }
     }
+}
+
+bool SqliteStore::write_requests(std::vector<Request>& batch, std::vector<AppendResult>& results,
+                                 bool savepoint_each) {
+    Connection& db = *writer_db_;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        // A savepoint per request costs about as much as a small insert: it is kept for the
+        // requests that are refused in normal operation (events: offsets, idempotency keys) and
+        // for tasks. A document update is only ever lost with the whole transaction.
+        if (!savepoint_each && batch[i].kind == Request::Kind::update) {
+            try {
+                execute(batch[i], results[i]);
+                continue;
+            } catch (const std::exception& e) {
+                results[i] = {AppendStatus::failed, e.what()};
+            }
+            return false;
+        }
+        db.query(kSavepoint).run();
+        try {
+            execute(batch[i], results[i]);
+            db.query(kRelease).run();
+            continue;
+        } catch (const Refused& refused) {
+            results[i] = {refused.status, refused.error};
+        } catch (const std::exception& e) {
+            results[i] = {AppendStatus::failed, e.what()};
+        }
+        // Undo this request alone, unless SQLite already rolled back the whole transaction
+        // (I/O error, disk full, ...): then every request of the batch is lost.
+        if (!db.in_transaction())
+            throw TransactionLost{results[i].error};
+        db.query(kRollbackTo).run();
+        db.query(kRelease).run();
+    }
+    return true;
 }
 
 void SqliteStore::execute(Request& request, AppendResult& result) {

@@ -1,6 +1,7 @@
 // The writer thread: group commit, the bounded queue, flush and close.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -12,6 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include <sqlite3.h>
+
+#include "store/sqlite_store.hpp"
 #include "store_test_util.hpp"
 
 using namespace huddle::store;
@@ -298,3 +302,64 @@ TEST_P(Writer, ConcurrentReadersAndWriters) {
 }
 
 HUDDLE_STORE_BACKENDS(Writer);
+
+// SQLite writes document updates without a savepoint each; one that fails makes the writer write
+// the batch again with savepoints, so that it fails alone and the others still commit together.
+TEST(SqliteWriter, AFailedUpdateFailsAloneAndTheRestOfItsBatchCommits) {
+    huddle::store::testing::TempDir dir;
+    const std::string path = dir.file("huddle.db");
+    SqliteOptions options;
+    options.fsync = false;
+    auto store = open_sqlite_store(path, options);
+    {
+        // The update 0xDE 0xAD is refused by the database itself, the way an I/O error would be.
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+        const int rc = sqlite3_exec(db,
+                                    "CREATE TRIGGER refuse_dead BEFORE INSERT ON document_updates "
+                                    "WHEN NEW.data = x'dead' "
+                                    "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+                                    nullptr, nullptr, nullptr);
+        sqlite3_close(db);
+        ASSERT_EQ(rc, SQLITE_OK);
+    }
+    std::vector<AppendResult> results(4);
+    std::promise<void> all_done;
+    int remaining = 4;  // completions run on the writer thread, one at a time
+    auto keep = [&](std::size_t i) {
+        return [&, i](AppendResult r) {
+            results[i] = std::move(r);
+            if (--remaining == 0)
+                all_done.set_value();
+        };
+    };
+    std::uint64_t commits_before = 0;
+    {
+        WriterBlocker blocker(*store);  // what follows is queued into one batch
+        commits_before = store->stats().commits;
+        store->append_update("a", {1}, keep(0));
+        store->append_update("b", {0xde, 0xad}, keep(1));
+        store->append({make_event("room", 1)}, keep(2));
+        store->append_update("c", {2}, keep(3));
+    }
+    all_done.get_future().wait();
+    EXPECT_TRUE(results[0].ok()) << results[0].error;
+    EXPECT_FALSE(results[1].ok());
+    EXPECT_NE(results[1].error.find("refused by the test"), std::string::npos) << results[1].error;
+    EXPECT_EQ(results[1].update, (std::vector<std::uint8_t>{0xde, 0xad}));  // handed back
+    EXPECT_TRUE(results[2].ok()) << results[2].error;
+    EXPECT_TRUE(results[3].ok()) << results[3].error;
+    EXPECT_EQ(store->stats().commits - commits_before, 1U);
+    ASSERT_EQ(store->load("a").size(), 1U);
+    EXPECT_EQ(store->load("a")[0].data, (std::vector<std::uint8_t>{1}));
+    EXPECT_TRUE(store->load("b").empty());
+    EXPECT_EQ(store->load("c").size(), 1U);
+    EXPECT_EQ(store->read_after("room", 0, 10).size(), 1U);
+    // Each update is stored once, though the batch was written twice.
+    // b's document row went with its savepoint.
+    std::vector<std::string> names;
+    for (const auto& info : store->list())
+        names.push_back(info.name);
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"a", "blocker", "c"}));
+}

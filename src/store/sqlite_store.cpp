@@ -5,6 +5,8 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "store/connection_pool.hpp"
@@ -197,8 +199,22 @@ class SqliteStore final : public detail::GroupCommitStore {
     std::int64_t room_id_for_write(std::string_view room, std::uint64_t* last);
     std::optional<std::int64_t> document_id(std::string_view document);
 
+    // The writer's own memory of document ids by name: saves a lookup per stored update. It is
+    // forgotten whenever a transaction or savepoint is rolled back (an id may have gone with it).
+    std::optional<std::int64_t> known_document_id(std::string_view document);
+    void forget_document_ids() { document_ids_.clear(); }
+
+    struct NameHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view name) const {
+            return std::hash<std::string_view>{}(name);
+        }
+    };
+    static constexpr std::size_t kMaxKnownDocumentIds = 65'536;
+
     const SqliteOptions options_;
     std::unique_ptr<Connection> writer_db_;  // used by the writer thread only (after start)
+    std::unordered_map<std::string, std::int64_t, NameHash, std::equal_to<>> document_ids_;
     detail::ConnectionPool<Connection> readers_;
 };
 
@@ -241,6 +257,7 @@ void SqliteStore::write_batch(std::vector<Request>& batch, std::vector<AppendRes
             // the batch is written again with each request in a savepoint of its own.
             if (!db.in_transaction())
                 throw TransactionLost{first_error(results)};
+            forget_document_ids();
             db.query(kRollback).run();
             std::fill(results.begin(), results.end(), AppendResult{});
             db.query(kBegin).run();
@@ -259,6 +276,7 @@ void SqliteStore::write_batch(std::vector<Request>& batch, std::vector<AppendRes
             error += e.what();
         } catch (...) {
         }
+        forget_document_ids();
         try {
             if (db.in_transaction())
                 db.query(kRollback).run();
@@ -301,6 +319,7 @@ bool SqliteStore::write_requests(std::vector<Request>& batch, std::vector<Append
         // (I/O error, disk full, ...): then every request of the batch is lost.
         if (!db.in_transaction())
             throw TransactionLost{results[i].error};
+        forget_document_ids();
         db.query(kRollbackTo).run();
         db.query(kRelease).run();
     }
@@ -378,10 +397,22 @@ std::optional<std::int64_t> SqliteStore::document_id(std::string_view document) 
     return std::nullopt;
 }
 
+std::optional<std::int64_t> SqliteStore::known_document_id(std::string_view document) {
+    if (const auto it = document_ids_.find(document); it != document_ids_.end())
+        return it->second;
+    auto id = document_id(document);
+    if (id) {
+        if (document_ids_.size() >= kMaxKnownDocumentIds)
+            forget_document_ids();
+        document_ids_.emplace(document, *id);
+    }
+    return id;
+}
+
 std::uint64_t SqliteStore::write_update(const std::string& document,
                                         const std::vector<std::uint8_t>& data) {
     Connection& db = *writer_db_;
-    auto id = document_id(document);
+    auto id = known_document_id(document);
     if (!id) {
         db.query(kDocumentInsert).bind(1, document).run();
         id = sqlite3_last_insert_rowid(db.handle());
@@ -514,6 +545,7 @@ bool SqliteStore::compact(std::string_view document, std::uint64_t up_to_id,
 bool SqliteStore::remove(std::string_view document) {
     return run_on_writer([this, name = std::string(document)] {
         Connection& db = *writer_db_;
+        document_ids_.erase(name);
         const auto id = document_id(name);
         if (!id)
             return false;

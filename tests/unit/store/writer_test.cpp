@@ -323,9 +323,9 @@ TEST(SqliteWriter, AFailedUpdateFailsAloneAndTheRestOfItsBatchCommits) {
         sqlite3_close(db);
         ASSERT_EQ(rc, SQLITE_OK);
     }
-    std::vector<AppendResult> results(4);
+    std::vector<AppendResult> results(6);
     std::promise<void> all_done;
-    int remaining = 4;  // completions run on the writer thread, one at a time
+    int remaining = 6;  // completions run on the writer thread, one at a time
     auto keep = [&](std::size_t i) {
         return [&, i](AppendResult r) {
             results[i] = std::move(r);
@@ -338,6 +338,10 @@ TEST(SqliteWriter, AFailedUpdateFailsAloneAndTheRestOfItsBatchCommits) {
         WriterBlocker blocker(*store);  // what follows is queued into one batch
         commits_before = store->stats().commits;
         store->append_update("a", {1}, keep(0));
+        // A new document written twice before the failure: the writer must not remember an id
+        // that the rollback took away.
+        store->append_update("n", {3}, keep(4));
+        store->append_update("n", {4}, keep(5));
         store->append_update("b", {0xde, 0xad}, keep(1));
         store->append({make_event("room", 1)}, keep(2));
         store->append_update("c", {2}, keep(3));
@@ -349,7 +353,11 @@ TEST(SqliteWriter, AFailedUpdateFailsAloneAndTheRestOfItsBatchCommits) {
     EXPECT_EQ(results[1].update, (std::vector<std::uint8_t>{0xde, 0xad}));  // handed back
     EXPECT_TRUE(results[2].ok()) << results[2].error;
     EXPECT_TRUE(results[3].ok()) << results[3].error;
+    EXPECT_TRUE(results[4].ok() && results[5].ok());
     EXPECT_EQ(store->stats().commits - commits_before, 1U);
+    EXPECT_TRUE(huddle::store::testing::append_update_wait(*store, "n", {5}).ok());
+    ASSERT_EQ(store->load("n").size(), 3U);
+    EXPECT_EQ(store->load("n")[2].data, (std::vector<std::uint8_t>{5}));
     ASSERT_EQ(store->load("a").size(), 1U);
     EXPECT_EQ(store->load("a")[0].data, (std::vector<std::uint8_t>{1}));
     EXPECT_TRUE(store->load("b").empty());
@@ -361,5 +369,5 @@ TEST(SqliteWriter, AFailedUpdateFailsAloneAndTheRestOfItsBatchCommits) {
     for (const auto& info : store->list())
         names.push_back(info.name);
     std::sort(names.begin(), names.end());
-    EXPECT_EQ(names, (std::vector<std::string>{"a", "blocker", "c"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"a", "blocker", "c", "n"}));
 }

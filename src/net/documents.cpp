@@ -14,6 +14,7 @@
 #include "net/event_loop.hpp"
 #include "net/loop_gather.hpp"
 #include "net/server.hpp"
+#include "net/store_batch.hpp"
 #include "net/ws/frame_writer.hpp"
 #include "net/ws_session.hpp"
 #include "observability/log.hpp"
@@ -95,6 +96,14 @@ std::array<SharedFrame, endpoints::kDocumentFormatCount> only_for(endpoints::Doc
     frames[static_cast<std::size_t>(format)] = std::move(frame);
     return frames;
 }
+
+// Hands a loop's batch of document updates to the store (net/store_batch.hpp).
+struct SubmitUpdates {
+    store::Store& store;
+    void operator()(std::vector<store::DocumentStore::UpdateRequest> requests) const {
+        store.append_updates(std::move(requests));
+    }
+};
 
 template <class Done, class... Args>
 void answer(EventLoop& reply_loop, Done done, Args... args) {
@@ -209,6 +218,17 @@ void Server::document_apply(std::string document, Bytes update, EventLoop& reply
     });
 }
 
+void Server::queue_document_update(EventLoop& owner, const std::string& document, Bytes update,
+                                   store::AppendCallback done) {
+    add_to_store_batch(owner.io(), owner.update_batch(),
+                       {document, std::move(update), std::move(done)}, SubmitUpdates{*store_});
+}
+
+void Server::submit_document_updates(EventLoop& owner) {
+    SubmitUpdates submit{*store_};
+    submit_store_batch(owner.update_batch(), submit);
+}
+
 void Server::store_document_update(EventLoop& owner, const std::string& document, Bytes update,
                                    std::uint64_t connection, EventLoop& reply_loop,
                                    std::function<void(std::string)> finished, bool report_success) {
@@ -236,8 +256,8 @@ void Server::store_document_update(EventLoop& owner, const std::string& document
     }
     // Stored first; applied and relayed once durable, in the order the store completes. The
     // store hands the bytes back with the outcome: no copy is kept here meanwhile.
-    store_->append_update(
-        document, std::move(update),
+    queue_document_update(
+        owner, document, std::move(update),
         [this, &owner, &reply_loop, document, connection, finished = std::move(finished),
          report_success](store::AppendResult result) mutable {
             asio::post(owner.io(), [this, &owner, &reply_loop, document = std::move(document),
@@ -315,6 +335,7 @@ void Server::document_delete(std::string document, EventLoop& reply_loop,
         document, [this, document, &reply_loop, done = std::move(done)](EventLoop& owner) mutable {
             bool existed = false;
             try {
+                submit_document_updates(owner);  // the updates before the removal stay before it
                 existed = store_->remove(document);
             } catch (const std::exception& error) {
                 log(LogLevel::error, "document.delete_failed",

@@ -103,6 +103,8 @@ class EventLoop {
     // History appends of this loop's current turn, handed to the store together
     // (net/store_batch.hpp).
     StoreBatch<store::HistoryStore::AppendRequest>& history_batch() { return history_batch_; }
+    // The same for the updates of the documents this loop owns.
+    StoreBatch<store::DocumentStore::UpdateRequest>& update_batch() { return update_batch_; }
 
     // Yjs documents this loop owns, while they have connections.
     struct OwnedDocument {
@@ -159,6 +161,7 @@ class EventLoop {
     std::unique_ptr<AccessChecks> access_checks_;
     std::unordered_map<std::string, RoomLog> room_logs_;
     StoreBatch<store::HistoryStore::AppendRequest> history_batch_;
+    StoreBatch<store::DocumentStore::UpdateRequest> update_batch_;
     std::unordered_map<std::string, OwnedDocument> documents_;
 };
 

@@ -226,6 +226,11 @@ class Server {
                            const core::NamespaceSettings& rules);
     void queue_history_append(EventLoop& owner, std::vector<store::RoomEvent> events,
                               store::AppendCallback done);
+    // Document updates are handed to the store once per turn of their owner loop, like history
+    // appends; submit_document_updates() hands over the queued ones at once.
+    void queue_document_update(EventLoop& owner, const std::string& document, Bytes update,
+                               store::AppendCallback done);
+    void submit_document_updates(EventLoop& owner);
     void fan_out(const std::string& room, const std::string& text,
                  std::uint64_t excluded_connection, std::vector<std::string> excluded_users);
     static void complete(PublishRequest& request, PublishOutcome outcome);

@@ -18,6 +18,17 @@ struct StoreBatch {
     bool submit_posted = false;
 };
 
+// Hands what the batch holds to `submit(std::vector<Request>)` now: before work that must come
+// after the requests already made (e.g. a document's removal after its updates).
+template <class Request, class Submit>
+void submit_store_batch(StoreBatch<Request>& batch, Submit& submit) {
+    if (batch.pending.empty())
+        return;
+    std::vector<Request> requests;
+    requests.swap(batch.pending);
+    submit(std::move(requests));
+}
+
 // Adds `request` to the loop's batch; `submit(std::vector<Request>)` runs once, later in the turn.
 template <class Request, class Submit>
 void add_to_store_batch(boost::asio::io_context& io, StoreBatch<Request>& batch, Request request,
@@ -28,9 +39,7 @@ void add_to_store_batch(boost::asio::io_context& io, StoreBatch<Request>& batch,
     batch.submit_posted = true;
     boost::asio::post(io, [&batch, submit = std::move(submit)]() mutable {
         batch.submit_posted = false;
-        std::vector<Request> requests;
-        requests.swap(batch.pending);
-        submit(std::move(requests));
+        submit_store_batch(batch, submit);
     });
 }
 

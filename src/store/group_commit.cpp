@@ -146,6 +146,17 @@ WriteRequest events_request(std::vector<RoomEvent> events, AppendCallback done) 
     return request;
 }
 
+WriteRequest update_request(std::string document, std::vector<std::uint8_t> update,
+                            AppendCallback done) {
+    WriteRequest request;
+    request.kind = WriteRequest::Kind::update;
+    request.bytes = sizeof(WriteRequest) + document.size() + update.size();
+    request.document = std::move(document);
+    request.data = std::move(update);
+    request.done = std::move(done);
+    return request;
+}
+
 }  // namespace
 
 void GroupCommitStore::append(std::vector<RoomEvent> events, AppendCallback done) {
@@ -162,13 +173,16 @@ void GroupCommitStore::append_each(std::vector<AppendRequest> requests) {
 
 void GroupCommitStore::append_update(std::string_view document, std::vector<std::uint8_t> update,
                                      AppendCallback done) {
-    WriteRequest request;
-    request.kind = WriteRequest::Kind::update;
-    request.bytes = sizeof(WriteRequest) + document.size() + update.size();
-    request.document = std::string(document);
-    request.data = std::move(update);
-    request.done = std::move(done);
-    enqueue_append(std::move(request));
+    enqueue_append(update_request(std::string(document), std::move(update), std::move(done)));
+}
+
+void GroupCommitStore::append_updates(std::vector<UpdateRequest> requests) {
+    std::vector<WriteRequest> writes;
+    writes.reserve(requests.size());
+    for (UpdateRequest& request : requests)
+        writes.push_back(update_request(std::move(request.document), std::move(request.update),
+                                        std::move(request.done)));
+    enqueue_appends(std::move(writes));
 }
 
 void GroupCommitStore::flush() {

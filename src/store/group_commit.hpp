@@ -69,6 +69,7 @@ class GroupCommitStore : public Store {
     void append_each(std::vector<AppendRequest> requests) final;
     void append_update(std::string_view document, std::vector<std::uint8_t> update,
                        AppendCallback done) final;
+    void append_updates(std::vector<UpdateRequest> requests) final;
     void flush() final;
     void close() final;
     StoreStats stats() const final;

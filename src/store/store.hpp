@@ -154,6 +154,15 @@ class DocumentStore {
     virtual void append_update(std::string_view document, std::vector<std::uint8_t> update,
                                AppendCallback done) = 0;
 
+    // Several updates at once, exactly as by append_update() in the order given, queued together
+    // so that the writer commits them in one transaction instead of waking up for the first one.
+    struct UpdateRequest {
+        std::string document;
+        std::vector<std::uint8_t> update;
+        AppendCallback done;
+    };
+    virtual void append_updates(std::vector<UpdateRequest> requests) = 0;
+
     // Every stored update of the document, in id order (empty if none).
     virtual std::vector<StoredUpdate> load(std::string_view document) = 0;
 

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <future>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "store_test_util.hpp"
@@ -74,6 +76,39 @@ TEST_P(Documents, AppendReportsTheIdThatLoadGives) {
     // what the server does with it: compact up to the last id it applied
     EXPECT_TRUE(store_->compact("d", second.update_id, 2, {1, 3}));
     EXPECT_EQ(data_of(store_->load("d")), (std::vector<Bytes>{{1, 3}}));
+}
+
+// What a loop hands over at the end of its turn: several documents' updates in one call, stored
+// in the order given, in one transaction, each completed with its own id and bytes.
+TEST_P(Documents, AppendUpdatesStoresEachInOrderInOneCommit) {
+    const auto commits_before = store_->stats().commits;
+    std::vector<AppendResult> results(4);
+    std::promise<void> all_done;
+    int remaining = 4;  // completions run on the writer thread, one at a time
+    std::vector<DocumentStore::UpdateRequest> requests;
+    const std::vector<std::pair<std::string, Bytes>> updates = {
+        {"d", {1}}, {"e", {2}}, {"d", {3, 4}}, {"d", {}}};
+    for (std::size_t i = 0; i < updates.size(); ++i) {
+        requests.push_back({updates[i].first, updates[i].second, [&, i](AppendResult r) {
+                                results[i] = std::move(r);
+                                if (--remaining == 0)
+                                    all_done.set_value();
+                            }});
+    }
+    store_->append_updates(std::move(requests));
+    all_done.get_future().wait();
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        ASSERT_TRUE(results[i].ok()) << results[i].error;
+        EXPECT_EQ(results[i].update, updates[i].second);
+    }
+    EXPECT_EQ(store_->stats().commits - commits_before, 1u);
+    const auto stored = store_->load("d");
+    EXPECT_EQ(data_of(stored), (std::vector<Bytes>{{1}, {3, 4}, {}}));
+    ASSERT_EQ(stored.size(), 3u);
+    EXPECT_EQ(stored[0].id, results[0].update_id);
+    EXPECT_EQ(stored[1].id, results[2].update_id);
+    EXPECT_EQ(stored[2].id, results[3].update_id);
+    EXPECT_EQ(data_of(store_->load("e")), (std::vector<Bytes>{{2}}));
 }
 
 TEST_P(Documents, CompactReplacesTheLoadedPrefixAndKeepsLaterUpdates) {

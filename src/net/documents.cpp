@@ -260,38 +260,43 @@ void Server::store_document_update(EventLoop& owner, const std::string& document
         owner, document, std::move(update),
         [this, &owner, &reply_loop, document, connection, finished = std::move(finished),
          report_success](store::AppendResult result) mutable {
-            asio::post(owner.io(), [this, &owner, &reply_loop, document = std::move(document),
-                                    connection, finished = std::move(finished), report_success,
-                                    result = std::move(result)]() mutable {
-                if (!result.ok()) {
-                    log(LogLevel::error, "document.append_failed",
-                        {{"document", document}, {"error", result.error}});
-                    answer(reply_loop, std::move(finished),
-                           "the update could not be stored: " + result.error);
-                    return;
-                }
-                auto& documents_now = owner.documents();
-                const auto found = documents_now.find(document);
-                EventLoop::OwnedDocument* open =
-                    found == documents_now.end() ? nullptr : &found->second;
-                // Encoded before the state takes the bytes.
-                auto frames = update_frames(open, document, result.update);
-                std::string cast = cluster_ ? as_text(result.update) : std::string();
-                if (open != nullptr) {
-                    open->state.apply(std::move(result.update));
-                    open->last_update_id = std::max(open->last_update_id, result.update_id);
-                    if (open->state.needs_compaction() && !open->foreign)
-                        compact_document(owner, document);
-                }
-                fan_out_document(document_room(document), std::move(frames), connection);
-                // Durable first: a node that hears of it can always find it in the store.
-                if (cluster_)
-                    cluster_->document_publish(
-                        document, {DocumentCast::Kind::update, {}, {}, std::move(cast)});
-                if (report_success)
-                    answer(reply_loop, std::move(finished), std::string());
-            });
+            owner.stored_updates().add(owner.io(),
+                                       {std::move(document), std::move(result), connection,
+                                        &reply_loop, std::move(finished), report_success},
+                                       [this, &owner](StoredDocumentUpdate& stored) {
+                                           relay_stored_update(owner, stored);
+                                       });
         });
+}
+
+void Server::relay_stored_update(EventLoop& owner, StoredDocumentUpdate& stored) {
+    const std::string& document = stored.document;
+    store::AppendResult& result = stored.result;
+    if (!result.ok()) {
+        log(LogLevel::error, "document.append_failed",
+            {{"document", document}, {"error", result.error}});
+        answer(*stored.reply_loop, std::move(stored.finished),
+               "the update could not be stored: " + result.error);
+        return;
+    }
+    auto& documents = owner.documents();
+    const auto found = documents.find(document);
+    EventLoop::OwnedDocument* open = found == documents.end() ? nullptr : &found->second;
+    // Encoded before the state takes the bytes.
+    auto frames = update_frames(open, document, result.update);
+    std::string cast = cluster_ ? as_text(result.update) : std::string();
+    if (open != nullptr) {
+        open->state.apply(std::move(result.update));
+        open->last_update_id = std::max(open->last_update_id, result.update_id);
+        if (open->state.needs_compaction() && !open->foreign)
+            compact_document(owner, document);
+    }
+    fan_out_document(document_room(document), std::move(frames), stored.connection);
+    // Durable first: a node that hears of it can always find it in the store.
+    if (cluster_)
+        cluster_->document_publish(document, {DocumentCast::Kind::update, {}, {}, std::move(cast)});
+    if (stored.report_success)
+        answer(*stored.reply_loop, std::move(stored.finished), std::string());
 }
 
 void Server::document_state(std::string document, EventLoop& reply_loop,

@@ -20,8 +20,10 @@
 #include "core/room_registry.hpp"
 #include "endpoints/yws/awareness.hpp"
 #include "net/loop_frame.hpp"
+#include "net/loop_inbox.hpp"
 #include "net/shared_frame.hpp"
 #include "net/store_batch.hpp"
+#include "net/stored_update.hpp"
 #include "observability/metrics.hpp"
 #include "store/store.hpp"
 
@@ -105,6 +107,8 @@ class EventLoop {
     StoreBatch<store::HistoryStore::AppendRequest>& history_batch() { return history_batch_; }
     // The same for the updates of the documents this loop owns.
     StoreBatch<store::DocumentStore::UpdateRequest>& update_batch() { return update_batch_; }
+    // Updates the store completed, back for this loop to apply and relay.
+    LoopInbox<StoredDocumentUpdate>& stored_updates() { return stored_updates_; }
 
     // Yjs documents this loop owns, while they have connections.
     struct OwnedDocument {
@@ -162,6 +166,7 @@ class EventLoop {
     std::unordered_map<std::string, RoomLog> room_logs_;
     StoreBatch<store::HistoryStore::AppendRequest> history_batch_;
     StoreBatch<store::DocumentStore::UpdateRequest> update_batch_;
+    LoopInbox<StoredDocumentUpdate> stored_updates_;
     std::unordered_map<std::string, OwnedDocument> documents_;
 };
 

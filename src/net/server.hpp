@@ -23,6 +23,7 @@
 #include "endpoints/node_stats.hpp"
 #include "endpoints/rooms_endpoint.hpp"
 #include "net/shared_frame.hpp"
+#include "net/stored_update.hpp"
 #include "observability/metrics.hpp"
 #include "store/store.hpp"
 
@@ -231,6 +232,8 @@ class Server {
     void queue_document_update(EventLoop& owner, const std::string& document, Bytes update,
                                store::AppendCallback done);
     void submit_document_updates(EventLoop& owner);
+    // On the owner loop, once the store completed it: applies and relays it, or tells the failure.
+    void relay_stored_update(EventLoop& owner, StoredDocumentUpdate& stored);
     void fan_out(const std::string& room, const std::string& text,
                  std::uint64_t excluded_connection, std::vector<std::string> excluded_users);
     static void complete(PublishRequest& request, PublishOutcome outcome);

@@ -79,7 +79,22 @@ std::vector<std::uint8_t> Query::blob(int column) const {
     return std::vector<std::uint8_t>(data, data + size);
 }
 
+namespace {
+
+// SQLite counts every allocation it makes under a global mutex, for statistics Huddle never reads:
+// turned off before the library initialises (a no-op if it already has).
+void configure_library_once() {
+    static const bool configured = [] {
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        return true;
+    }();
+    (void)configured;
+}
+
+}  // namespace
+
 Connection::Connection(const std::string& path, int busy_timeout_ms) {
+    configure_library_once();
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/allocator_tuning.hpp"
 #include "app/banner.hpp"
 #include "app/check_config.hpp"
 #include "app/help_text.hpp"
@@ -118,6 +119,7 @@ int run_server(const config::Settings& settings) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    huddle::app::tune_allocator(argv);
     CLI::App app{app::kDescription, "huddle"};
     app.set_help_all_flag("--help-all", "Print this help and that of every subcommand");
     app.set_version_flag("--version", "huddle " HUDDLE_VERSION);

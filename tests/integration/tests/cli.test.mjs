@@ -259,6 +259,20 @@ describe('command line', () => {
         assert.ok(!srv.logs.join('\n').includes(password), 'the password is never printed');
     });
 
+    test('the server runs with a larger glibc tcache, unless GLIBC_TUNABLES is given', async () => {
+        const environOf = (srv) => fs.readFileSync(`/proc/${srv.pid}/environ`, 'utf8').split('\0');
+        // It executes itself again with the setting: the same process, now with it in its environment.
+        const tuned = await startServer({ env: { GLIBC_TUNABLES: undefined } });
+        servers.push(tuned);
+        assert.ok(environOf(tuned).includes('GLIBC_TUNABLES=glibc.malloc.tcache_count=4096'),
+            'the tuned environment');
+        // An operator's own setting, even empty, is kept as it is.
+        const own = await startServer({ env: { GLIBC_TUNABLES: '' } });
+        servers.push(own);
+        const tunables = environOf(own).filter((v) => v.startsWith('GLIBC_TUNABLES='));
+        assert.deepEqual(tunables, ['GLIBC_TUNABLES=']);
+    });
+
     test('logs are JSON lines on a pipe, key=value text with --log-format text', async () => {
         const json = await startServer();
         servers.push(json);

@@ -163,7 +163,8 @@ void Cluster::stop() {
         io_, [this, &drained] { drain(std::chrono::steady_clock::now() + kDrainLimit, drained); });
     drained.get_future().wait();
     asio::post(io_, [this] {
-        probe_timer_.cancel();
+        probe_timer_.timer.cancel();
+        liveness_timer_.timer.cancel();
         for (auto& [room, state] : rooms_) {
             for (auto& join : state.joins) {
                 if (join->deadline)
@@ -229,15 +230,9 @@ void Cluster::schedule_probes() {
     const bool documents_waiting =
         std::any_of(documents_.begin(), documents_.end(),
                     [](const auto& entry) { return !entry.second.ready; });
-    if (probe_scheduled_ || (unready_.empty() && !documents_waiting) || stopped_)
+    if ((unready_.empty() && !documents_waiting) || stopped_)
         return;
-    probe_scheduled_ = true;
-    probe_timer_.expires_after(kProbeTick);
-    probe_timer_.async_wait([this](const boost::system::error_code& error) {
-        probe_scheduled_ = false;
-        if (!error)
-            probe_tick();
-    });
+    probe_timer_.arm(kProbeTick, [this] { probe_tick(); });
 }
 
 void Cluster::probe_tick() {
@@ -261,15 +256,9 @@ void Cluster::probe_tick() {
 }
 
 void Cluster::schedule_liveness_check() {
-    if (liveness_scheduled_ || awareness_origins_.empty() || stopped_)
+    if (awareness_origins_.empty() || stopped_)
         return;
-    liveness_scheduled_ = true;
-    liveness_timer_.expires_after(liveness_interval_);
-    liveness_timer_.async_wait([this](const boost::system::error_code& error) {
-        liveness_scheduled_ = false;
-        if (!error)
-            check_awareness_origins();
-    });
+    liveness_timer_.arm(liveness_interval_, [this] { check_awareness_origins(); });
 }
 
 void Cluster::check_awareness_origins() {

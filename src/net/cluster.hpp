@@ -177,13 +177,30 @@ class Cluster {
         std::chrono::steady_clock::time_point last_probe{};
     };
     std::unordered_map<std::string, DocumentState> documents_;  // by document room
-    boost::asio::steady_timer probe_timer_;
-    bool probe_scheduled_ = false;
+    // A timer armed at most once at a time; its tick runs unless the wait is cancelled.
+    struct OnceTimer {
+        explicit OnceTimer(boost::asio::io_context& io) : timer(io) {}
+        template <class Tick>
+        void arm(std::chrono::milliseconds after, Tick tick) {
+            if (armed)
+                return;
+            armed = true;
+            timer.expires_after(after);
+            timer.async_wait(
+                [this, tick = std::move(tick)](const boost::system::error_code& error) mutable {
+                    armed = false;
+                    if (!error)
+                        tick();
+                });
+        }
+        boost::asio::steady_timer timer;
+        bool armed = false;
+    };
+    OnceTimer probe_timer_;
     boost::asio::steady_timer drain_timer_;
     std::set<std::string> awareness_origins_;  // nodes whose awareness states were relayed here
-    boost::asio::steady_timer liveness_timer_;
+    OnceTimer liveness_timer_;
     std::chrono::milliseconds liveness_interval_;
-    bool liveness_scheduled_ = false;
     std::size_t presence_in_flight_ = 0;  // presence_set calls not answered yet
     std::unordered_map<std::string, StatsRequest> stats_requests_;  // by request id
     std::uint64_t next_stats_request_ = 0;

@@ -22,25 +22,26 @@ EncodedUpdate encode_document_update(DocumentFormat format, std::string_view doc
     EncodedUpdate encoded;
     switch (format) {
         case DocumentFormat::y_websocket: {
-            const auto message = yws::encode_update(update);
-            encoded.payload.assign(message.begin(), message.end());
+            const yws::SyncPrefix prefix = yws::sync_prefix(yws::SyncType::update, update.size());
+            encoded.head.assign(reinterpret_cast<const char*>(prefix.bytes.data()), prefix.size);
+            encoded.tail = update;
             break;
         }
         case DocumentFormat::drafts_json:
             encoded.text = true;
-            encoded.payload = R"({"type":"yjs-update","draftId":)";
-            append_json_string(encoded.payload, document);
-            encoded.payload += ",\"update\":";
-            append_json_byte_array(encoded.payload, update);
-            encoded.payload += '}';
+            encoded.head = R"({"type":"yjs-update","draftId":)";
+            append_json_string(encoded.head, document);
+            encoded.head += ",\"update\":";
+            append_json_byte_array(encoded.head, update);
+            encoded.head += '}';
             break;
         case DocumentFormat::fabric_json:
             encoded.text = true;
-            encoded.payload = R"({"type":"update","documentId":)";
-            append_json_string(encoded.payload, document);
-            encoded.payload += ",\"update\":\"";
-            append_base64(encoded.payload, update);
-            encoded.payload += "\"}";
+            encoded.head = R"({"type":"update","documentId":)";
+            append_json_string(encoded.head, document);
+            encoded.head += ",\"update\":\"";
+            append_base64(encoded.head, update);
+            encoded.head += "\"}";
             break;
         case DocumentFormat::none:
             break;

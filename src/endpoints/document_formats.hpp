@@ -11,9 +11,13 @@
 
 namespace huddle::endpoints {
 
+// The message is `head` then `tail`: y-websocket sends the update's bytes as they are after a
+// few bytes of its own, so they are not copied here (tail views the update given); the JSON
+// formats write everything into head.
 struct EncodedUpdate {
-    bool text = false;    // a text frame (JSON) rather than a binary one
-    std::string payload;  // the message
+    bool text = false;  // a text frame (JSON) rather than a binary one
+    std::string head;
+    std::span<const std::uint8_t> tail;
 };
 
 EncodedUpdate encode_document_update(DocumentFormat format, std::string_view document,

@@ -59,14 +59,6 @@ SharedFrame binary_frame(std::span<const std::uint8_t> bytes) {
         ws::encode_frame(ws::Opcode::binary, as_view(bytes)));
 }
 
-// The hot case, every relayed update to y-websocket clients: the message is written straight into
-// its frame.
-SharedFrame y_websocket_update_frame(std::span<const std::uint8_t> update) {
-    const yws::SyncPrefix prefix = yws::sync_prefix(yws::SyncType::update, update.size());
-    return std::make_shared<const std::string>(
-        ws::encode_frame(ws::Opcode::binary, as_view(prefix.view()), as_view(update)));
-}
-
 // Each protocol in use gets the update once, in its own encoding.
 std::array<SharedFrame, endpoints::kDocumentFormatCount> update_frames(
     const EventLoop::OwnedDocument* doc, const std::string& document,
@@ -77,15 +69,12 @@ std::array<SharedFrame, endpoints::kDocumentFormatCount> update_frames(
     for (std::size_t format = 1; format < frames.size(); ++format) {
         if (doc->connections_by_format[format] == 0)
             continue;
-        if (static_cast<endpoints::DocumentFormat>(format) ==
-            endpoints::DocumentFormat::y_websocket) {
-            frames[format] = y_websocket_update_frame(update);
-            continue;
-        }
         const endpoints::EncodedUpdate encoded = endpoints::encode_document_update(
             static_cast<endpoints::DocumentFormat>(format), document, update);
-        frames[format] = std::make_shared<const std::string>(ws::encode_frame(
-            encoded.text ? ws::Opcode::text : ws::Opcode::binary, encoded.payload));
+        // Written straight into the frame: the update's bytes are copied once, there.
+        frames[format] = std::make_shared<const std::string>(
+            ws::encode_frame(encoded.text ? ws::Opcode::text : ws::Opcode::binary, encoded.head,
+                             as_view(encoded.tail)));
     }
     return frames;
 }

@@ -24,7 +24,7 @@
 #                   huddle-b +6 (default 3300)
 #
 # The server runs on one core (taskset), the loadgen on the other. Each run starts a fresh server.
-# Output: per-run logs and a JSON line per run under bench/results/, a markdown table on stdout.
+# Output: per-run logs and a JSON line per run under RESULTS_DIR, a markdown table on stdout.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -436,13 +436,12 @@ void HttpSession::finish_upgrade(UpgradeInProgress upgrade) {
     const ws::DeflateAgreement& deflate = upgrade.deflate;
     SessionTransport transport{std::move(socket_),
                                std::move(tls_),
-                               {},
                                deflate.enabled,
                                deflate.client_no_context_takeover,
                                deflate.enabled && deflate.server_max_window_bits >= 15,
                                deflate.client_max_window_bits};
     const auto leftover = buffer_.data();
-    transport.early_bytes.assign(static_cast<const char*>(leftover.data()), leftover.size());
+    std::string early_bytes(static_cast<const char*>(leftover.data()), leftover.size());
     if (!transport.tls) {
         boost::system::error_code ignored;
         transport.socket.non_blocking(true, ignored);
@@ -454,7 +453,7 @@ void HttpSession::finish_upgrade(UpgradeInProgress upgrade) {
         SessionIdentity{upgrade.connection_id, std::move(upgrade.user_id), ip_,
                         std::move(upgrade.claims), upgrade.expires_at, route_, std::move(document_),
                         std::move(client_id_)});
-    session->start(std::move(upgrade.handshake));
+    session->start(std::move(upgrade.handshake), std::move(early_bytes));
 }
 
 void HttpSession::refuse_upgrade(std::string handshake_response, std::string_view code,

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
@@ -19,6 +20,7 @@
 #include "net/access_checks.hpp"
 #include "net/clock.hpp"
 #include "net/event_loop.hpp"
+#include "net/exact_size_allocator.hpp"
 #include "net/server.hpp"
 #include "net/ws/frame_writer.hpp"
 #include "observability/log.hpp"
@@ -55,14 +57,17 @@ WsSession::WsSession(EventLoop& loop, SessionTransport transport, SessionIdentit
               transport_.deflate, transport_.client_no_context_takeover,
               transport_.client_window_bits),
       message_budget_(loop.server().settings().limits.messages_per_minute, 60'000, steady_ms()),
-      typing_budget_(kTypingPerMinute, 60'000, steady_ms()) {
-    client_id_ =
-        identity_.client_id.empty() ? std::to_string(identity_.connection_id) : identity_.client_id;
+      client_named_itself_(!identity_.client_id.empty()) {
+    if (!client_named_itself_)
+        identity_.client_id = std::to_string(identity_.connection_id);
 }
 
 WsSession::Occasional& WsSession::occasional() {
-    if (!occasional_)
+    if (!occasional_) {
         occasional_ = std::make_unique<Occasional>();
+        // Starts full, as it would have at the connection's start.
+        occasional_->typing_budget = core::TokenBucket(kTypingPerMinute, 60'000, steady_ms());
+    }
     return *occasional_;
 }
 
@@ -71,7 +76,7 @@ WsSession::~WsSession() {
         loop_.forget_flush(this);
 }
 
-void WsSession::start(std::string handshake_response) {
+void WsSession::start(std::string handshake_response, std::string early_bytes) {
     last_heard_ms_ = steady_ms();
     loop_.register_session(this);
     registered_ = true;
@@ -82,7 +87,7 @@ void WsSession::start(std::string handshake_response) {
     if (identity_.route) {
         if (document_format() != endpoints::DocumentFormat::none) {
             loop_.rooms().join(*this, Server::document_room(identity_.document));
-            if (!identity_.client_id.empty())
+            if (client_named_itself_)
                 loop_.rooms().join(
                     *this, Server::document_client_room(identity_.document, identity_.client_id));
         }
@@ -99,11 +104,8 @@ void WsSession::start(std::string handshake_response) {
     log(LogLevel::info, "connection.open",
         {{"connection", id_text}, {"user", identity_.user_id}, {"ip", identity_.ip}});
 
-    // Frames the client sent right behind its upgrade request.
-    if (!transport_.early_bytes.empty()) {
-        std::string early = std::move(transport_.early_bytes);
-        consume(early.data(), early.size());
-    }
+    if (!early_bytes.empty())
+        consume(early_bytes.data(), early_bytes.size());
     if (state_ == State::open)
         read_next();
 }
@@ -127,8 +129,10 @@ void WsSession::read_next() {
     }
     // Wait for readability without a buffer: the bytes are read into the loop's shared buffer.
     transport_.socket.async_wait(
-        TcpSocket::wait_read,
-        [self](const boost::system::error_code& error) { self->on_plain_readable(error); });
+        TcpSocket::wait_read, asio::bind_allocator(ExactSizeAllocator<void>(),
+                                                   [self](const boost::system::error_code& error) {
+                                                       self->on_plain_readable(error);
+                                                   }));
 }
 
 void WsSession::on_plain_readable(const boost::system::error_code& error) {
@@ -139,8 +143,10 @@ void WsSession::on_plain_readable(const boost::system::error_code& error) {
         return;
     }
     std::vector<char>& buffer = loop_.read_buffer();
-    const std::size_t kept = partial_.size();
-    std::memcpy(buffer.data(), partial_.data(), kept);
+    std::string* partial = occasional_ ? &occasional_->partial : nullptr;
+    const std::size_t kept = partial ? partial->size() : 0;
+    if (kept > 0)
+        std::memcpy(buffer.data(), partial->data(), kept);
     boost::system::error_code read_error;
     const std::size_t received = transport_.socket.read_some(
         asio::buffer(buffer.data() + kept, buffer.size() - kept), read_error);
@@ -152,7 +158,8 @@ void WsSession::on_plain_readable(const boost::system::error_code& error) {
         terminate();
         return;
     }
-    partial_.clear();
+    if (partial)
+        partial->clear();
     loop_.counters().add(loop_.counters().bytes_in, received);
     last_heard_ms_ = steady_ms();
     consume(buffer.data(), kept + received);
@@ -169,9 +176,10 @@ void WsSession::on_tls_read(const boost::system::error_code& error, std::size_t 
     }
     loop_.counters().add(loop_.counters().bytes_in, bytes);
     last_heard_ms_ = steady_ms();
-    std::string data = std::move(partial_);
-    partial_.clear();
-    data.append(occasional_->tls_read_buffer.data(), bytes);  // made by read_next()
+    // occasional_ exists: read_next() made the TLS read buffer there.
+    std::string data = std::move(occasional_->partial);
+    occasional_->partial.clear();
+    data.append(occasional_->tls_read_buffer.data(), bytes);
     consume(data.data(), data.size());
     if (state_ != State::closed)
         read_next();
@@ -214,7 +222,7 @@ void WsSession::consume(char* data, std::size_t size) {
         offset += consumed;
     }
     if (state_ != State::closed && offset < size)
-        partial_.assign(data + offset, size - offset);
+        occasional().partial.assign(data + offset, size - offset);
 }
 
 void WsSession::handle_message(const ws::Message& message) {

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/json/object.hpp>
@@ -27,7 +28,11 @@ namespace huddle::net {
 
 class EventLoop;
 
-using TcpSocket = boost::asio::ip::tcp::socket;
+// Sockets bound to the concrete io_context executor rather than the type-erased default: every
+// pending operation then carries a pointer-sized executor, not a polymorphic one (idle memory per
+// connection; see docs/benchmarks.md).
+using TcpSocket =
+    boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
 using TlsStream = boost::asio::ssl::stream<TcpSocket>;
 
 struct SessionIdentity {
@@ -47,7 +52,6 @@ struct SessionIdentity {
 struct SessionTransport {
     TcpSocket socket;                // the connection, unless TLS owns it
     std::unique_ptr<TlsStream> tls;  // set for TLS connections
-    std::string early_bytes;         // bytes read after the upgrade request (pipelined frames)
     bool deflate = false;            // permessage-deflate negotiated: the reader inflates
     bool client_no_context_takeover = false;
     // Shared compressed frames use a 15-bit window: only clients that allow it may get them.
@@ -64,8 +68,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     WsSession(EventLoop& loop, SessionTransport transport, SessionIdentity identity);
     ~WsSession() override;
 
-    // Sends the 101 response (already encoded) and connection.ack, joins the user room, reads.
-    void start(std::string handshake_response);
+    // Sends the 101 response (already encoded) and connection.ack, joins the user room, then
+    // handles `early_bytes` (frames the client sent right behind its upgrade request) and reads.
+    void start(std::string handshake_response, std::string early_bytes);
 
     std::uint64_t connection_id() const override { return identity_.connection_id; }
     Memberships& memberships() { return memberships_; }
@@ -99,7 +104,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     void count_rate_limited() override;
     const boost::json::object& claims() const override;
     bool set_typing(std::string_view room, bool typing) override;
-    core::TokenBucket& typing_budget() override { return typing_budget_; }
+    core::TokenBucket& typing_budget() override { return occasional().typing_budget; }
     RefreshResult refresh_token(std::string_view token) override;
     void request_presence(std::string_view room, std::string id_json) override;
     void authorize_rooms(std::vector<RoomCheck> checks, DecisionsDone done) override;
@@ -108,7 +113,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
 
     // endpoints::Connection (handler endpoints: documents and others)
     const std::string& document() const override { return identity_.document; }
-    const std::string& client_id() const override { return client_id_; }
+    const std::string& client_id() const override { return identity_.client_id; }
     void send_text(std::string text) override { reply(std::move(text)); }
     void send_binary(std::span<const std::uint8_t> bytes) override;
     void open_document(std::function<void(std::vector<Bytes>, std::string)> done) override;
@@ -158,13 +163,13 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     SessionTransport transport_;
     SessionIdentity identity_;
     ws::MessageReader reader_;
-    std::string client_id_;                        // identity_.client_id or the connection id
     std::unique_ptr<endpoints::Handler> handler_;  // set for handler endpoints
     Memberships memberships_;
     core::TokenBucket message_budget_;
-    core::TokenBucket typing_budget_;
     // What most connections never use, made on first use: an idle connection does not carry it.
     struct Occasional {
+        std::string partial;  // bytes of a frame not yet complete
+        core::TokenBucket typing_budget;
         std::vector<std::string> typing_rooms;
         std::vector<std::pair<std::string, core::TokenBucket>> publish_budgets;
         // History rooms whose join (replay, then membership) is under way.
@@ -174,8 +179,6 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     };
     Occasional& occasional();
     std::unique_ptr<Occasional> occasional_;
-
-    std::string partial_;  // bytes of a frame not yet complete
 
     // Frames not yet fully written: [pending_head_, end), the first one from head_offset_ on.
     std::vector<FrameRef> pending_;
@@ -192,6 +195,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     bool slow_consumer_ = false;
     bool close_frame_queued_ = false;
     bool registered_ = false;
+    // The client named itself (a document endpoint's client id); else identity_.client_id is
+    // the connection id.
+    bool client_named_itself_ = false;
 };
 
 }  // namespace huddle::net

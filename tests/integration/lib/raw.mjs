@@ -193,8 +193,9 @@ export function tcpConnect(port, timeoutMs = 3000) {
 let seq = 0;
 
 // Connects, sends an upgrade request for `path` and waits for the 101 answer. Resolves a RawClient
-// (any bytes after the HTTP head are already parsed as frames).
-export async function rawConnect(port, { path = '/ws', token, headers = {}, name, timeoutMs = 3000 } = {}) {
+// (any bytes after the HTTP head are already parsed as frames). `earlyBytes` go in the same write
+// as the request, as a client that does not wait for the 101 would send its first frames.
+export async function rawConnect(port, { path = '/ws', token, headers = {}, name, timeoutMs = 3000, earlyBytes } = {}) {
     const s = await tcpConnect(port, timeoutMs);
     s.setNoDelay(true);
     const key = crypto.randomBytes(16).toString('base64');
@@ -209,7 +210,8 @@ export async function rawConnect(port, { path = '/ws', token, headers = {}, name
         ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
         '', '',
     ];
-    s.write(lines.join('\r\n'));
+    const request = Buffer.from(lines.join('\r\n'), 'latin1');
+    s.write(earlyBytes ? Buffer.concat([request, earlyBytes]) : request);
     const head = await new Promise((resolve, reject) => {
         let acc = Buffer.alloc(0);
         const t = setTimeout(() => { cleanup(); s.destroy(); reject(new Error(`no upgrade answer within ${timeoutMs} ms: ${acc.toString('latin1').slice(0, 300)}`)); }, timeoutMs);

@@ -5,7 +5,7 @@ import { after, afterEach, before, describe } from 'node:test';
 
 import { connectUser } from '../lib/client.mjs';
 import { SKIP, test } from '../lib/harness.mjs';
-import { OP, closePayload, rawConnect } from '../lib/raw.mjs';
+import { OP, closePayload, encodeFrame, rawConnect } from '../lib/raw.mjs';
 import { startServer, stopAndCheck } from '../lib/server.mjs';
 import { token } from '../lib/tokens.mjs';
 
@@ -134,6 +134,32 @@ describe('WebSocket conformance (raw frames)', () => {
         r.send(OP.PONG, Buffer.from('unsolicited'));
         r.sendJson({ type: 'ping', id: 'after-pong' });
         assert.equal((await r.nextJson({ id: 'after-pong' })).type, 'pong');
+    });
+
+    test('frames sent in the same write as the upgrade request are answered in order', async () => {
+        const early = Buffer.concat([
+            encodeFrame(OP.PING, Buffer.from('early')),
+            encodeFrame(OP.TEXT, Buffer.from(JSON.stringify({ type: 'ping', id: 'early-json' }))),
+        ]);
+        const r = await rawConnect(srv.port, { token: await token(`raw${++n}`), earlyBytes: early });
+        opened.push(r);
+        const pong = await r.nextFrame((f) => f.opcode === OP.PONG);
+        assert.equal(pong.payload.toString(), 'early');
+        assert.equal((await r.nextJson({ id: 'early-json' })).type, 'pong');
+    });
+
+    test('a frame that arrives one byte per read is reassembled, and the next frame too', async () => {
+        const r = await open();
+        const bytes = Buffer.concat([
+            encodeFrame(OP.TEXT, Buffer.from(JSON.stringify({ type: 'ping', id: 'slow-1' }))),
+            encodeFrame(OP.TEXT, Buffer.from(JSON.stringify({ type: 'ping', id: 'slow-2' }))),
+        ]);
+        for (const byte of bytes) {
+            r.write(Buffer.from([byte]));
+            await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        assert.equal((await r.nextJson({ id: 'slow-1' })).type, 'pong');
+        assert.equal((await r.nextJson({ id: 'slow-2' })).type, 'pong');
     });
 
     test('invalid UTF-8 in a text frame: close 1007', async () => {

@@ -5,7 +5,9 @@
 #
 #   -s  fanout (default) | rate | rooms | idle | connect | documents
 #   -S  servers, comma or space separated: huddle,ws,uws,socketio (default: all four);
-#       documents (Yjs): huddle,yws,hocuspocus (default: all three; yws = @y/websocket-server)
+#       documents (Yjs): huddle,yws,hocuspocus (default: all three; yws = @y/websocket-server);
+#       also huddle-b (see HUDDLE_BIN_B) and huddle-pg: HUDDLE_BIN storing in PostgreSQL, a
+#       server this script starts on the server's core (fsync on), a fresh database per run
 #   -r  runs per server (default 3)
 #   --  everything after is passed to huddle-loadgen (e.g. -- --connections 5000 --duration 5)
 #
@@ -21,7 +23,8 @@
 #   RESULTS_DIR     where the logs, results and the servers' data go (default bench/results); a
 #                   tmpfs there (/dev/shm/...) takes the disk out of a comparison of two builds' CPU
 #   BASE_PORT       huddle on BASE_PORT, ws +1, uws +2, socketio +3, yws +4, hocuspocus +5,
-#                   huddle-b +6 (default 3300)
+#                   huddle-b +6, huddle-pg +7 (default 3300)
+#   PG_BIN          PostgreSQL server binaries for huddle-pg (default: the newest installed)
 #
 # The server runs on one core (taskset), the loadgen on the other. Each run starts a fresh server.
 # Output: per-run logs and a JSON line per run under RESULTS_DIR, a markdown table on stdout.
@@ -30,6 +33,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib/processes.sh
 source "$ROOT/scripts/lib/processes.sh"
+# shellcheck source=scripts/lib/postgres.sh
+source "$ROOT/scripts/lib/postgres.sh"
 # shellcheck source=bench/build-loadgen.sh
 source "$ROOT/bench/build-loadgen.sh"
 BENCH="$ROOT/bench"
@@ -41,7 +46,7 @@ LOADGEN_CPU=${LOADGEN_CPU:-1}
 BASE_PORT=${BASE_PORT:-3300}
 HUDDLE_BIN=${HUDDLE_BIN:-$ROOT/build/release/huddle}
 
-usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while getopts "s:S:r:h" opt; do
     case $opt in
@@ -130,7 +135,7 @@ port_of() {
     case $1 in huddle) echo $((BASE_PORT)) ;; ws) echo $((BASE_PORT + 1)) ;;
         uws) echo $((BASE_PORT + 2)) ;; socketio) echo $((BASE_PORT + 3)) ;;
         yws) echo $((BASE_PORT + 4)) ;; hocuspocus) echo $((BASE_PORT + 5)) ;;
-        huddle-b) echo $((BASE_PORT + 6)) ;; esac
+        huddle-b) echo $((BASE_PORT + 6)) ;; huddle-pg) echo $((BASE_PORT + 7)) ;; esac
 }
 
 # --- Peers: installed into bench/peers/node_modules ---------------------------------------
@@ -177,8 +182,22 @@ stop_server() {
     stop_pid "$SERVER_PID"
     SERVER_PID=
 }
-trap stop_server EXIT
-trap 'stop_server; exit 130' INT TERM
+trap 'stop_server; stop_private_postgres' EXIT
+trap 'stop_server; stop_private_postgres; exit 130' INT TERM
+
+# huddle-pg: one PostgreSQL server for the whole invocation, on the server's core (it is part of
+# the server side), and a database per run so that no run loads an earlier one's documents.
+start_huddle_pg() { # port run
+    local port=$1 run=$2
+    if [[ -z ${PG_URL:-} ]]; then
+        mkdir -p "$RUN_DIR/postgres"
+        start_private_postgres "$RUN_DIR/postgres" "$SERVER_CPU" || return 1
+        log "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT"
+    fi
+    local url
+    url=$(create_private_database "run$run") || return 1
+    start_huddle "$port" "$HUDDLE_BIN" "${HUDDLE_ARGS:-} --set store.url=$url"
+}
 
 # --- Main ------------------------------------------------------------------------------------
 RESULTS_DIR=${RESULTS_DIR:-$BENCH/results}
@@ -236,6 +255,7 @@ for run in $(seq 1 "$RUNS"); do
         case $server in
             huddle) start_huddle "$port" "$HUDDLE_BIN" "${HUDDLE_ARGS:-}" >"$slog" 2>&1 ;;
             huddle-b) start_huddle "$port" "$HUDDLE_BIN_B" "${HUDDLE_ARGS_B:-}" >"$slog" 2>&1 ;;
+            huddle-pg) start_huddle_pg "$port" "$run" >"$slog" 2>&1 ;;
             ws) start_peer ws-server.mjs "$port" >"$slog" 2>&1 ;;
             uws) start_peer uws-server.mjs "$port" >"$slog" 2>&1 ;;
             socketio) start_peer socketio-server.mjs "$port" >"$slog" 2>&1 ;;
@@ -267,6 +287,7 @@ for run in $(seq 1 "$RUNS"); do
         # back, which would otherwise slow the next runs' fsyncs (the later runs of a series were
         # up to 30 % slower than the first).
         rm -rf "$RUN_DIR/$server-$run.work/data"
+        [[ $server == huddle-pg ]] && drop_private_database "run$run"
         grep -v '^RESULT ' "$llog" | sed 's/^/    /' >&2
         result=$(grep '^RESULT ' "$llog" | tail -1 | cut -c8-)
         if [[ -z $result ]]; then

@@ -7,6 +7,31 @@ namespace {
 constexpr unsigned int kBytea = 17;
 constexpr unsigned int kInt8 = 20;
 constexpr unsigned int kText = 25;
+constexpr unsigned int kByteaArray = 1001;
+constexpr unsigned int kTextArray = 1009;
+constexpr unsigned int kInt8Array = 1016;
+
+void append_big_endian(std::string& out, std::uint64_t value, int size) {
+    for (int shift = (size - 1) * 8; shift >= 0; shift -= 8)
+        out.push_back(static_cast<char>((value >> shift) & 0xFF));
+}
+
+// The binary form of a one-dimensional array without nulls: its header (dimensions, no-null
+// flag, element type, length, lower bound 1), then each element as a length and its bytes.
+std::string array_header(unsigned int element_type, std::size_t count) {
+    std::string out;
+    append_big_endian(out, 1, 4);
+    append_big_endian(out, 0, 4);
+    append_big_endian(out, element_type, 4);
+    append_big_endian(out, count, 4);
+    append_big_endian(out, 1, 4);
+    return out;
+}
+
+void append_element(std::string& out, const void* data, std::size_t size) {
+    append_big_endian(out, size, 4);
+    out.append(static_cast<const char*>(data), size);
+}
 
 std::uint64_t read_big_endian(const char* data, int size) {
     std::uint64_t value = 0;
@@ -34,12 +59,8 @@ void Params::push(unsigned int type, std::string bytes, bool null) {
 }
 
 Params& Params::add(std::int64_t value) {
-    std::string bytes(8, '\0');
-    auto bits = static_cast<std::uint64_t>(value);
-    for (int i = 7; i >= 0; --i) {
-        bytes[static_cast<std::size_t>(i)] = static_cast<char>(bits & 0xFF);
-        bits >>= 8;
-    }
+    std::string bytes;
+    append_big_endian(bytes, static_cast<std::uint64_t>(value), 8);
     push(kInt8, std::move(bytes), false);
     return *this;
 }
@@ -51,6 +72,32 @@ Params& Params::add(std::string_view text) {
 
 Params& Params::add_bytes(const std::vector<std::uint8_t>& data) {
     push(kBytea, std::string(data.begin(), data.end()), false);
+    return *this;
+}
+
+Params& Params::add_int8_array(std::span<const std::int64_t> values) {
+    std::string bytes = array_header(kInt8, values.size());
+    for (const std::int64_t value : values) {
+        append_big_endian(bytes, 8, 4);
+        append_big_endian(bytes, static_cast<std::uint64_t>(value), 8);
+    }
+    push(kInt8Array, std::move(bytes), false);
+    return *this;
+}
+
+Params& Params::add_text_array(std::span<const std::string_view> values) {
+    std::string bytes = array_header(kText, values.size());
+    for (const std::string_view value : values)
+        append_element(bytes, value.data(), value.size());
+    push(kTextArray, std::move(bytes), false);
+    return *this;
+}
+
+Params& Params::add_bytes_array(std::span<const std::span<const std::uint8_t>> values) {
+    std::string bytes = array_header(kBytea, values.size());
+    for (const auto value : values)
+        append_element(bytes, value.data(), value.size());
+    push(kByteaArray, std::move(bytes), false);
     return *this;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,6 +40,11 @@ class Params {
     Params& add(std::string_view text);
     Params& add_bytes(const std::vector<std::uint8_t>& data);
     Params& add_null_text();
+    // One-dimensional arrays (int8[], text[], bytea[]): a whole batch in one statement, through
+    // unnest().
+    Params& add_int8_array(std::span<const std::int64_t> values);
+    Params& add_text_array(std::span<const std::string_view> values);
+    Params& add_bytes_array(std::span<const std::span<const std::uint8_t>> values);
 
   private:
     friend class Connection;

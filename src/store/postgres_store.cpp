@@ -5,8 +5,11 @@
 #include <atomic>
 #include <limits>
 #include <optional>
+#include <span>
+#include <string_view>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "store/connection_pool.hpp"
 #include "store/group_commit.hpp"
@@ -111,6 +114,13 @@ constexpr const char* kTrimAge =
 
 constexpr const char* kUpdateInsert =
     "INSERT INTO huddle_document_updates(document, data) VALUES($1, $2) RETURNING id";
+// A batch's updates in two statements, whatever their number (one statement per update would be
+// one round trip to the server each): ids taken from the column's sequence, then one insert.
+constexpr const char* kUpdateIdsReserve =
+    "SELECT nextval('huddle_document_updates_id_seq') FROM generate_series(1, $1::bigint)";
+constexpr const char* kUpdatesInsertMany =
+    "INSERT INTO huddle_document_updates(id, document, data)"
+    " SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])";
 constexpr const char* kUpdateInsertWithId =
     "INSERT INTO huddle_document_updates(id, document, data) VALUES($1, $2, $3)";
 constexpr const char* kUpdatesLoad =
@@ -211,6 +221,9 @@ class PostgresStore final : public detail::GroupCommitStore {
     void try_batch(std::vector<Request>& batch, std::vector<AppendResult>& results,
                    std::vector<bool>& dropped);
     void execute(Request& request, AppendResult& result);
+    // Appends the updates batch[indices] in one insert; they get ascending ids in that order.
+    void write_updates(const std::vector<Request>& batch, const std::vector<std::size_t>& indices,
+                       std::vector<AppendResult>& results);
     // Appends the events; returns the refusal of the first refused one (the events before it
     // are written: the caller rolls them back).
     std::optional<detail::Refused> write_events(const std::vector<RoomEvent>& events);
@@ -293,11 +306,17 @@ void PostgresStore::write_batch(std::vector<Request>& batch, std::vector<AppendR
 void PostgresStore::try_batch(std::vector<Request>& batch, std::vector<AppendResult>& results,
                               std::vector<bool>& dropped) {
     // A request that fails on its own (a database error that is not about the connection)
-    // aborts the transaction: it is dropped and the batch tried again without it.
+    // aborts the transaction: it is dropped and the batch tried again without it. Consecutive
+    // updates are written together; if that fails, the batch is tried again with each request
+    // alone, to find the one that failed.
+    bool one_by_one = false;
+    std::vector<std::size_t> updates;
     for (;;) {
-        // The request being executed when an error came; kNoRequest outside the loop. (Not an
-        // optional: GCC -O3 warns that it may be used uninitialised.)
+        // The request being executed when an error came; kNoRequest outside the loop, kUpdates
+        // while several updates are written together. (Not an optional: GCC -O3 warns that it
+        // may be used uninitialised.)
         constexpr std::size_t kNoRequest = static_cast<std::size_t>(-1);
+        constexpr std::size_t kUpdates = kNoRequest - 1;
         std::size_t failing = kNoRequest;
         bool committing = false;
         const std::int64_t number = ++batch_number_;
@@ -319,6 +338,23 @@ void PostgresStore::try_batch(std::vector<Request>& batch, std::vector<AppendRes
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 if (dropped[i])
                     continue;
+                if (!one_by_one && batch[i].kind == Request::Kind::update) {
+                    updates.clear();
+                    std::size_t end = i;
+                    for (; end < batch.size(); ++end) {
+                        if (dropped[end])
+                            continue;
+                        if (batch[end].kind != Request::Kind::update)
+                            break;
+                        updates.push_back(end);
+                    }
+                    if (updates.size() > 1) {
+                        failing = kUpdates;
+                        write_updates(batch, updates, results);
+                        i = end - 1;
+                        continue;
+                    }
+                }
                 failing = i;
                 results[i] = {};
                 execute(batch[i], results[i]);
@@ -343,6 +379,10 @@ void PostgresStore::try_batch(std::vector<Request>& batch, std::vector<AppendRes
             }
             if (error.transient() || failing == kNoRequest)
                 throw Retry{error.what()};
+            if (failing == kUpdates) {
+                one_by_one = true;
+                continue;
+            }
             dropped[failing] = true;
             results[failing] = {AppendStatus::failed, error.what()};
         } catch (const std::exception& error) {
@@ -351,6 +391,10 @@ void PostgresStore::try_batch(std::vector<Request>& batch, std::vector<AppendRes
                 writer_db_->exec("ROLLBACK");
             if (failing == kNoRequest)
                 throw Retry{error.what()};
+            if (failing == kUpdates) {
+                one_by_one = true;
+                continue;
+            }
             dropped[failing] = true;
             results[failing] = {AppendStatus::failed, error.what()};
         }
@@ -383,6 +427,35 @@ void PostgresStore::execute(Request& request, AppendResult& result) {
             if (request.task)
                 request.task();
             break;
+    }
+}
+
+void PostgresStore::write_updates(const std::vector<Request>& batch,
+                                  const std::vector<std::size_t>& indices,
+                                  std::vector<AppendResult>& results) {
+    const auto count = static_cast<std::int64_t>(indices.size());
+    auto reserved = writer_db_->query(kUpdateIdsReserve, Params().add(count));
+    if (reserved.rows() != count)
+        throw StoreError("postgres: the id sequence gave " + std::to_string(reserved.rows()) +
+                         " ids for " + std::to_string(count) + " updates");
+    std::vector<std::int64_t> ids(indices.size());
+    for (int row = 0; row < reserved.rows(); ++row)
+        ids[static_cast<std::size_t>(row)] = reserved.integer(row, 0);
+    // The rows' order is not promised: the lowest id goes to the first update.
+    std::sort(ids.begin(), ids.end());
+    std::vector<std::string_view> documents;
+    std::vector<std::span<const std::uint8_t>> data;
+    documents.reserve(indices.size());
+    data.reserve(indices.size());
+    for (const std::size_t i : indices) {
+        documents.push_back(batch[i].document);
+        data.push_back(batch[i].data);
+    }
+    writer_db_->query(kUpdatesInsertMany,
+                      Params().add_int8_array(ids).add_text_array(documents).add_bytes_array(data));
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+        results[indices[k]] = {};
+        results[indices[k]].update_id = static_cast<std::uint64_t>(ids[k]);
     }
 }
 

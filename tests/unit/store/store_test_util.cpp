@@ -21,15 +21,17 @@ class SqliteDatabase final : public TestDatabase {
         sqlite.max_queued_bytes = options.max_queued_bytes;
         return open_sqlite_store(path_, sqlite);
     }
-    void set_schema_version(int version) override {
+    void execute_sql(const std::string& sql) override {
         sqlite3* db = nullptr;
         if (sqlite3_open(path_.c_str(), &db) != SQLITE_OK)
             throw std::runtime_error("cannot open " + path_);
-        const std::string sql = "UPDATE huddle_schema SET version = " + std::to_string(version);
-        const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+        char* error = nullptr;
+        const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+        const std::string message = error != nullptr ? error : "";
+        sqlite3_free(error);
         sqlite3_close(db);
         if (rc != SQLITE_OK)
-            throw std::runtime_error("cannot change the schema version");
+            throw std::runtime_error("sqlite test setup: " + message + " (in: " + sql + ")");
     }
 
   private:
@@ -81,8 +83,8 @@ class PostgresDatabase final : public TestDatabase {
         pg.reconnect_timeout = options.reconnect_timeout;
         return open_postgres_store(url_, pg);
     }
-    void set_schema_version(int version) override {
-        admin("UPDATE " + schema_ + ".huddle_schema SET version = " + std::to_string(version));
+    void execute_sql(const std::string& sql) override {
+        admin("SET search_path TO " + schema_ + "; " + sql);
     }
 
   private:

@@ -59,8 +59,12 @@ class TestDatabase {
   public:
     virtual ~TestDatabase() = default;
     virtual std::unique_ptr<Store> open(const TestOptions& options = {}) = 0;
+    // Runs SQL statements on the database (after open(): the store creates the schema).
+    virtual void execute_sql(const std::string& sql) = 0;
     // Marks the schema as written by a future version.
-    virtual void set_schema_version(int version) = 0;
+    void set_schema_version(int version) {
+        execute_sql("UPDATE huddle_schema SET version = " + std::to_string(version));
+    }
 };
 
 enum class Backend { sqlite, postgres };

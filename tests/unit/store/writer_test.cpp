@@ -13,8 +13,6 @@
 #include <thread>
 #include <vector>
 
-#include <sqlite3.h>
-
 #include "store/sqlite_store.hpp"
 #include "store_test_util.hpp"
 
@@ -303,25 +301,23 @@ TEST_P(Writer, ConcurrentReadersAndWriters) {
 
 HUDDLE_STORE_BACKENDS(Writer);
 
-// SQLite writes document updates without a savepoint each; one that fails makes the writer write
-// the batch again with savepoints, so that it fails alone and the others still commit together.
-TEST(SqliteWriter, AFailedUpdateFailsAloneAndTheRestOfItsBatchCommits) {
-    huddle::store::testing::TempDir dir;
-    const std::string path = dir.file("huddle.db");
-    SqliteOptions options;
-    options.fsync = false;
-    auto store = open_sqlite_store(path, options);
-    {
-        // The update 0xDE 0xAD is refused by the database itself, the way an I/O error would be.
-        sqlite3* db = nullptr;
-        ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-        const int rc = sqlite3_exec(db,
-                                    "CREATE TRIGGER refuse_dead BEFORE INSERT ON document_updates "
-                                    "WHEN NEW.data = x'dead' "
-                                    "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
-                                    nullptr, nullptr, nullptr);
-        sqlite3_close(db);
-        ASSERT_EQ(rc, SQLITE_OK);
+// Document updates are written without a savepoint each (SQLite) or all in one statement
+// (PostgreSQL). One that fails makes the writer write the batch again request by request, so that
+// it fails alone and the others still commit together.
+TEST_P(Writer, AFailedUpdateFailsAloneAndTheRestOfItsBatchCommits) {
+    auto store = db_->open();
+    // The update 0xDE 0xAD is refused by the database itself, the way an I/O error would be.
+    if (GetParam() == huddle::store::testing::Backend::sqlite) {
+        db_->execute_sql(
+            "CREATE TRIGGER refuse_dead BEFORE INSERT ON document_updates "
+            "WHEN NEW.data = x'dead' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+    } else {
+        db_->execute_sql(
+            "CREATE FUNCTION refuse_dead() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.data = '\\xdead'::bytea THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+            "RETURN NEW; END $$; "
+            "CREATE TRIGGER refuse_dead BEFORE INSERT ON huddle_document_updates "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_dead()");
     }
     std::vector<AppendResult> results(6);
     std::promise<void> all_done;

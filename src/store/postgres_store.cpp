@@ -78,6 +78,20 @@ constexpr std::array<const char*, kPostgresSchemaVersion> kMigrations = {
     "  UPDATE huddle_rooms SET last_offset = p_offset WHERE id = v_id;"
     "  RETURN -1;"
     "END $$;",
+    // 1 -> 2
+    // Appends events one after the other, each as huddle_append_event would (an event refused
+    // writes nothing): a batch of one-event requests in one round trip. An empty key is none.
+    "CREATE FUNCTION huddle_append_events(p_rooms text[], p_epochs text[], p_offsets bigint[],"
+    "    p_timestamps bigint[], p_keys text[], p_jsons text[])"
+    "  RETURNS TABLE(item integer, outcome bigint) LANGUAGE plpgsql AS $$"
+    "BEGIN"
+    "  FOR i IN 1 .. coalesce(array_length(p_rooms, 1), 0) LOOP"
+    "    item := i;"
+    "    outcome := huddle_append_event(p_rooms[i], p_epochs[i], p_offsets[i], p_timestamps[i],"
+    "        nullif(p_keys[i], ''), p_jsons[i]);"
+    "    RETURN NEXT;"
+    "  END LOOP;"
+    "END $$;",
 };
 
 // Serializes schema changes between nodes opening the same database at once.
@@ -90,6 +104,8 @@ constexpr const char* kWriterBatch = "SELECT batch FROM huddle_writers WHERE wri
 constexpr const char* kWriterForget = "DELETE FROM huddle_writers WHERE writer = $1";
 
 constexpr const char* kAppendEvent = "SELECT huddle_append_event($1, $2, $3, $4, $5, $6)";
+constexpr const char* kAppendEvents =
+    "SELECT item, outcome FROM huddle_append_events($1, $2, $3, $4, $5, $6) ORDER BY item";
 constexpr const char* kRoomSelect = "SELECT epoch, last_offset FROM huddle_rooms WHERE name = $1";
 constexpr const char* kRoomCreate =
     "INSERT INTO huddle_rooms(name, epoch) VALUES($1, $2) ON CONFLICT (name) DO NOTHING";
@@ -221,6 +237,11 @@ class PostgresStore final : public detail::GroupCommitStore {
     void try_batch(std::vector<Request>& batch, std::vector<AppendResult>& results,
                    std::vector<bool>& dropped);
     void execute(Request& request, AppendResult& result);
+    // Appends the one-event requests batch[indices] in one statement, in that order; each is
+    // stored or refused on its own.
+    void write_single_events(const std::vector<Request>& batch,
+                             const std::vector<std::size_t>& indices,
+                             std::vector<AppendResult>& results);
     // Appends the updates batch[indices] in one insert; they get ascending ids in that order.
     void write_updates(const std::vector<Request>& batch, const std::vector<std::size_t>& indices,
                        std::vector<AppendResult>& results);
@@ -303,20 +324,31 @@ void PostgresStore::write_batch(std::vector<Request>& batch, std::vector<AppendR
     }
 }
 
+// Which requests are written together with their neighbours of the same kind.
+enum class Together { no, updates, single_events };
+
+Together together_kind(const detail::WriteRequest& request) {
+    if (request.kind == detail::WriteRequest::Kind::update)
+        return Together::updates;
+    if (request.kind == detail::WriteRequest::Kind::events && request.events.size() == 1)
+        return Together::single_events;
+    return Together::no;
+}
+
 void PostgresStore::try_batch(std::vector<Request>& batch, std::vector<AppendResult>& results,
                               std::vector<bool>& dropped) {
     // A request that fails on its own (a database error that is not about the connection)
     // aborts the transaction: it is dropped and the batch tried again without it. Consecutive
-    // updates are written together; if that fails, the batch is tried again with each request
-    // alone, to find the one that failed.
+    // updates, and consecutive one-event requests, are written together; if that fails, the
+    // batch is tried again with each request alone, to find the one that failed.
     bool one_by_one = false;
-    std::vector<std::size_t> updates;
+    std::vector<std::size_t> together;
     for (;;) {
-        // The request being executed when an error came; kNoRequest outside the loop, kUpdates
-        // while several updates are written together. (Not an optional: GCC -O3 warns that it
+        // The request being executed when an error came; kNoRequest outside the loop, kTogether
+        // while several requests are written together. (Not an optional: GCC -O3 warns that it
         // may be used uninitialised.)
         constexpr std::size_t kNoRequest = static_cast<std::size_t>(-1);
-        constexpr std::size_t kUpdates = kNoRequest - 1;
+        constexpr std::size_t kTogether = kNoRequest - 1;
         std::size_t failing = kNoRequest;
         bool committing = false;
         const std::int64_t number = ++batch_number_;
@@ -338,19 +370,23 @@ void PostgresStore::try_batch(std::vector<Request>& batch, std::vector<AppendRes
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 if (dropped[i])
                     continue;
-                if (!one_by_one && batch[i].kind == Request::Kind::update) {
-                    updates.clear();
+                if (const Together kind = together_kind(batch[i]);
+                    !one_by_one && kind != Together::no) {
+                    together.clear();
                     std::size_t end = i;
                     for (; end < batch.size(); ++end) {
                         if (dropped[end])
                             continue;
-                        if (batch[end].kind != Request::Kind::update)
+                        if (together_kind(batch[end]) != kind)
                             break;
-                        updates.push_back(end);
+                        together.push_back(end);
                     }
-                    if (updates.size() > 1) {
-                        failing = kUpdates;
-                        write_updates(batch, updates, results);
+                    if (together.size() > 1) {
+                        failing = kTogether;
+                        if (kind == Together::updates)
+                            write_updates(batch, together, results);
+                        else
+                            write_single_events(batch, together, results);
                         i = end - 1;
                         continue;
                     }
@@ -379,7 +415,7 @@ void PostgresStore::try_batch(std::vector<Request>& batch, std::vector<AppendRes
             }
             if (error.transient() || failing == kNoRequest)
                 throw Retry{error.what()};
-            if (failing == kUpdates) {
+            if (failing == kTogether) {
                 one_by_one = true;
                 continue;
             }
@@ -391,7 +427,7 @@ void PostgresStore::try_batch(std::vector<Request>& batch, std::vector<AppendRes
                 writer_db_->exec("ROLLBACK");
             if (failing == kNoRequest)
                 throw Retry{error.what()};
-            if (failing == kUpdates) {
+            if (failing == kTogether) {
                 one_by_one = true;
                 continue;
             }
@@ -427,6 +463,59 @@ void PostgresStore::execute(Request& request, AppendResult& result) {
             if (request.task)
                 request.task();
             break;
+    }
+}
+
+void PostgresStore::write_single_events(const std::vector<Request>& batch,
+                                        const std::vector<std::size_t>& indices,
+                                        std::vector<AppendResult>& results) {
+    std::vector<std::size_t> sent;
+    std::vector<std::string_view> rooms;
+    std::vector<std::string> epochs;
+    std::vector<std::int64_t> offsets;
+    std::vector<std::int64_t> timestamps;
+    std::vector<std::string_view> keys;  // empty: none
+    std::vector<std::string_view> jsons;
+    for (const std::size_t i : indices) {
+        const RoomEvent& e = batch[i].events.front();
+        results[i] = {};
+        if (e.offset > detail::kMaxDbOffset) {
+            auto refused = detail::offset_conflict(e, detail::kMaxDbOffset);
+            results[i] = {refused.status, std::move(refused.error)};
+            continue;
+        }
+        sent.push_back(i);
+        rooms.push_back(e.room);
+        epochs.push_back(new_epoch());
+        offsets.push_back(to_db(e.offset));
+        timestamps.push_back(e.timestamp_ms);
+        keys.push_back(e.idempotency_key);
+        jsons.push_back(e.event_json);
+    }
+    if (sent.empty())
+        return;
+    const std::vector<std::string_view> epoch_views(epochs.begin(), epochs.end());
+    auto outcomes = writer_db_->query(kAppendEvents, Params()
+                                                         .add_text_array(rooms)
+                                                         .add_text_array(epoch_views)
+                                                         .add_int8_array(offsets)
+                                                         .add_int8_array(timestamps)
+                                                         .add_text_array(keys)
+                                                         .add_text_array(jsons));
+    if (outcomes.rows() != static_cast<int>(sent.size()))
+        throw StoreError("postgres: " + std::to_string(outcomes.rows()) + " outcomes for " +
+                         std::to_string(sent.size()) + " events");
+    for (int row = 0; row < outcomes.rows(); ++row) {
+        const std::size_t i = sent[static_cast<std::size_t>(row)];
+        const RoomEvent& e = batch[i].events.front();
+        const std::int64_t outcome = outcomes.integer(row, 1);
+        if (outcome == -2) {
+            auto refused = detail::duplicate_key(e);
+            results[i] = {refused.status, std::move(refused.error)};
+        } else if (outcome >= 0) {
+            auto refused = detail::offset_conflict(e, from_db(outcome));
+            results[i] = {refused.status, std::move(refused.error)};
+        }
     }
 }
 

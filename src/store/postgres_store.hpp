@@ -45,6 +45,6 @@ struct PostgresOptions {
 std::unique_ptr<Store> open_postgres_store(const std::string& url,
                                            const PostgresOptions& options = {});
 
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 2;
 
 }  // namespace huddle::store

@@ -123,6 +123,53 @@ TEST_P(History, AppendEachQueuesIndependentAppendsInOneTransaction) {
     EXPECT_EQ(store_->stats().commits - commits_before, 1u) << "queued together, committed once";
 }
 
+// One-event requests queued together (PostgreSQL writes them in one statement): each is stored
+// or refused on its own, in queue order, as if written one after the other.
+TEST_P(History, OneEventRequestsQueuedTogetherAreEachStoredOrRefused) {
+    ASSERT_TRUE(append_wait(*store_, {make_event("r", 1, 10, "old")}).ok());
+    std::vector<AppendResult> results(8);
+    std::promise<void> all_done;
+    std::size_t remaining = results.size();
+    std::vector<HistoryStore::AppendRequest> requests;
+    const auto keep = [&](std::size_t i) {
+        return [&, i](AppendResult r) {
+            results[i] = std::move(r);
+            if (--remaining == 0)
+                all_done.set_value();
+        };
+    };
+    requests.push_back({{make_event("r", 2, 11, "k")}, keep(0)});
+    requests.push_back({{make_event("r", 3, 12, "k")}, keep(1)});    // key stored just before
+    requests.push_back({{make_event("r", 3, 12, "old")}, keep(2)});  // key stored earlier
+    requests.push_back({{make_event("r", 2, 13)}, keep(3)});         // offset taken just before
+    requests.push_back({{make_event("new", 1, 14, "k")}, keep(4)});  // same key, another room
+    requests.push_back({{make_event("r", 3, 15)}, keep(5)});
+    requests.push_back({{make_event("r", std::numeric_limits<std::uint64_t>::max(), 16)}, keep(6)});
+    requests.push_back({{make_event("r", 4, 17, "")}, keep(7)});  // no key
+    store_->append_each(std::move(requests));
+    all_done.get_future().get();
+    const std::vector<AppendStatus> expected = {AppendStatus::ok,
+                                                AppendStatus::duplicate_key,
+                                                AppendStatus::duplicate_key,
+                                                AppendStatus::offset_conflict,
+                                                AppendStatus::ok,
+                                                AppendStatus::ok,
+                                                AppendStatus::offset_conflict,
+                                                AppendStatus::ok};
+    for (std::size_t i = 0; i < results.size(); ++i)
+        EXPECT_EQ(results[i].status, expected[i]) << "request " << i << ": " << results[i].error;
+    EXPECT_NE(results[3].error.find("not after offset 2"), std::string::npos) << results[3].error;
+    const auto stored = store_->read_after("r", 0, 10);
+    EXPECT_EQ(offsets_of(stored), (std::vector<std::uint64_t>{1, 2, 3, 4}));
+    ASSERT_EQ(stored.size(), 4u);
+    EXPECT_EQ(stored[1].timestamp_ms, 11);
+    EXPECT_EQ(stored[2].timestamp_ms, 15);
+    EXPECT_TRUE(stored[3].idempotency_key.empty());
+    EXPECT_EQ(store_->find_by_idempotency_key("r", "k")->offset, 2u);
+    EXPECT_EQ(store_->find_by_idempotency_key("new", "k")->offset, 1u);
+    EXPECT_EQ(store_->position("r").last_offset, 4u);
+}
+
 TEST_P(History, IdempotencyKeyLookupAndDuplicateRefused) {
     ASSERT_TRUE(append_wait(*store_, {make_event("r", 1, 10, "k1"), make_event("r", 2, 11)}).ok());
     const auto found = store_->find_by_idempotency_key("r", "k1");
@@ -219,6 +266,28 @@ TEST_P(HistoryReopen, RefusesANewerSchema) {
     { auto store = db_->open(); }
     db_->set_schema_version(99);
     EXPECT_THROW(db_->open(), StoreError);
+}
+
+// A PostgreSQL database written by a build of schema version 1 (before huddle_append_events)
+// is brought to the current version when opened, and batches of events are written through it.
+TEST_P(HistoryReopen, PostgresSchemaOneIsMigrated) {
+    if (GetParam() != huddle::store::testing::Backend::postgres)
+        GTEST_SKIP() << "PostgreSQL's migration";
+    {
+        auto store = db_->open();
+        ASSERT_TRUE(append_wait(*store, {make_event("r", 1)}).ok());
+    }
+    db_->execute_sql("DROP FUNCTION huddle_append_events");
+    db_->set_schema_version(1);
+    auto store = db_->open();
+    std::vector<std::promise<AppendResult>> done(2);
+    std::vector<HistoryStore::AppendRequest> requests;
+    requests.push_back({{make_event("r", 2)}, [&](AppendResult r) { done[0].set_value(r); }});
+    requests.push_back({{make_event("r", 3)}, [&](AppendResult r) { done[1].set_value(r); }});
+    store->append_each(std::move(requests));
+    EXPECT_TRUE(done[0].get_future().get().ok());
+    EXPECT_TRUE(done[1].get_future().get().ok());
+    EXPECT_EQ(offsets_of(store->read_after("r", 0, 10)), (std::vector<std::uint64_t>{1, 2, 3}));
 }
 
 HUDDLE_STORE_BACKENDS(History);

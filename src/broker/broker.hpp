@@ -1,6 +1,7 @@
 // The broker: what a node needs from the other nodes of a cluster (issue #7), behind one
-// interface. InProcessBroker (in_process_broker.hpp) is the default for one node; RedisBroker
-// (redis_broker.hpp) connects several nodes through one Redis.
+// interface. RedisBroker (redis_broker.hpp) connects several nodes through one Redis; a single
+// node runs without a broker (net/server.cpp makes a Cluster only when broker.url is set).
+// InProcessBroker (in_process_broker.hpp) keeps the same contract within one process, for tests.
 //
 // Threading: a broker lives on one io_context, given at construction. Every method must be called
 // on that io_context's thread, and every callback and completion runs there. state() and stats()

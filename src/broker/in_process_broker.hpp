@@ -1,6 +1,7 @@
-// The broker of a single node: everything loops back inside the process, with the same
-// semantics as the Redis broker (offsets and epoch per history room, bounded history,
-// idempotency keys, presence counts), so a server written against Broker works alone unchanged.
+// A broker within one process: everything loops back, with the same semantics as the Redis
+// broker (offsets and epoch per history room, bounded history, idempotency keys, presence
+// counts). The server does not use it (one node runs without a broker); it is the Broker
+// contract's reference for tests.
 #pragma once
 
 #include <atomic>

@@ -324,6 +324,16 @@ void PostgresStore::write_batch(std::vector<Request>& batch, std::vector<AppendR
     }
 }
 
+// What huddle_append_event's outcome means for the event: -1 stored, -2 a duplicate key,
+// otherwise the room's last offset, which the event's is not above.
+std::optional<detail::Refused> refusal_of(const RoomEvent& event, std::int64_t outcome) {
+    if (outcome == -2)
+        return detail::duplicate_key(event);
+    if (outcome >= 0)
+        return detail::offset_conflict(event, from_db(outcome));
+    return std::nullopt;
+}
+
 // Which requests are written together with their neighbours of the same kind.
 enum class Together { no, updates, single_events };
 
@@ -507,15 +517,8 @@ void PostgresStore::write_single_events(const std::vector<Request>& batch,
                          std::to_string(sent.size()) + " events");
     for (int row = 0; row < outcomes.rows(); ++row) {
         const std::size_t i = sent[static_cast<std::size_t>(row)];
-        const RoomEvent& e = batch[i].events.front();
-        const std::int64_t outcome = outcomes.integer(row, 1);
-        if (outcome == -2) {
-            auto refused = detail::duplicate_key(e);
-            results[i] = {refused.status, std::move(refused.error)};
-        } else if (outcome >= 0) {
-            auto refused = detail::offset_conflict(e, from_db(outcome));
-            results[i] = {refused.status, std::move(refused.error)};
-        }
+        if (auto refused = refusal_of(batch[i].events.front(), outcomes.integer(row, 1)))
+            results[i] = {refused->status, std::move(refused->error)};
     }
 }
 
@@ -559,11 +562,8 @@ std::optional<detail::Refused> PostgresStore::write_events(const std::vector<Roo
         else
             params.add(e.idempotency_key);
         params.add(e.event_json);
-        const auto outcome = writer_db_->query(kAppendEvent, params).integer(0, 0);
-        if (outcome == -2)
-            return detail::duplicate_key(e);
-        if (outcome >= 0)
-            return detail::offset_conflict(e, from_db(outcome));
+        if (auto refused = refusal_of(e, writer_db_->query(kAppendEvent, params).integer(0, 0)))
+            return refused;
     }
     return std::nullopt;
 }

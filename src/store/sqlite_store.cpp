@@ -201,20 +201,13 @@ class SqliteStore final : public detail::GroupCommitStore {
 
     // The writer's own memory of document ids by name: saves a lookup per stored update. It is
     // forgotten whenever a transaction or savepoint is rolled back (an id may have gone with it).
-    std::optional<std::int64_t> known_document_id(std::string_view document);
+    std::optional<std::int64_t> known_document_id(const std::string& document);
     void forget_document_ids() { document_ids_.clear(); }
-
-    struct NameHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view name) const {
-            return std::hash<std::string_view>{}(name);
-        }
-    };
     static constexpr std::size_t kMaxKnownDocumentIds = 65'536;
 
     const SqliteOptions options_;
     std::unique_ptr<Connection> writer_db_;  // used by the writer thread only (after start)
-    std::unordered_map<std::string, std::int64_t, NameHash, std::equal_to<>> document_ids_;
+    std::unordered_map<std::string, std::int64_t> document_ids_;
     detail::ConnectionPool<Connection> readers_;
 };
 
@@ -397,7 +390,7 @@ std::optional<std::int64_t> SqliteStore::document_id(std::string_view document) 
     return std::nullopt;
 }
 
-std::optional<std::int64_t> SqliteStore::known_document_id(std::string_view document) {
+std::optional<std::int64_t> SqliteStore::known_document_id(const std::string& document) {
     if (const auto it = document_ids_.find(document); it != document_ids_.end())
         return it->second;
     auto id = document_id(document);

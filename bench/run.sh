@@ -182,8 +182,14 @@ stop_server() {
     stop_pid "$SERVER_PID"
     SERVER_PID=
 }
-trap 'stop_server; stop_private_postgres' EXIT
-trap 'stop_server; stop_private_postgres; exit 130' INT TERM
+# huddle-pg's PostgreSQL: stopped, and its data (100-400 MB) removed; its server.log stays.
+stop_bench_postgres() {
+    stop_private_postgres
+    [[ -n ${PG_DIR:-} ]] && rm -rf "$PG_DIR/data"
+    return 0
+}
+trap 'stop_server; stop_bench_postgres' EXIT
+trap 'stop_server; stop_bench_postgres; exit 130' INT TERM
 
 # huddle-pg: one PostgreSQL server for the whole invocation, on the server's core (it is part of
 # the server side), and a database per run so that no run loads an earlier one's documents.
